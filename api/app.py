@@ -1,0 +1,102 @@
+"""The application factory: ``create_app(settings)`` wires routers, errors, limits and metrics.
+
+Run with ``uvicorn api.app:create_app --factory``. The lifespan opens the database engine and the
+session factory and disposes of them at shutdown; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import health, keys, metrics
+from api.body_limit import BodySizeLimitMiddleware
+from api.errors import install_error_handlers, use_envelope_in_openapi
+from api.merchants.endpoints import router as merchants_router
+from api.quotes.endpoints import router as quotes_router
+from api.settings import ApiSettings
+from api.wallets.endpoints import router as wallets_router
+from api.wallets.service import ContractsCatalog
+from chain.settings import ChainSettings
+from common.sql.engine import create_engine_from_url, make_sessionmaker
+from settlement.quotes.rates import FixedRateSource, RateSource
+from settlement.quotes.service import QuoteService, QuoteSettings
+
+DESCRIPTION = """
+The MSC platform's API.
+
+**Authentication**: `Authorization: Bearer <API key>`; keys have a role (`merchant`, `operator`,
+`auditor`). A merchant key only sees its merchant's objects; others answer 404.
+
+**Money**: SEP-38 fields are decimal strings of whole units (Pi, Rupiah); every other amount is
+a JSON integer of minor units (Pi: 10^-7 Pi; IDR: sen).
+
+**Errors**: every error is `{"error": code, "message": text, "details": {...}}`.
+
+**Retries**: POSTs accept `Idempotency-Key`; the same key and body replay the first response.
+"""
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    chain_settings: ChainSettings | None = None,
+    quote_settings: QuoteSettings | None = None,
+    rate_source: RateSource | None = None,
+) -> FastAPI:
+    """Builds the API.
+
+    Args:
+        settings: API settings (default: from ``MSC_API_*``).
+        chain_settings: Where the deployment file and build artifacts are (default: ``MSC_*``).
+        quote_settings: Quote fee and lifetime (default: ``MSC_QUOTE_*``).
+        rate_source: Where quote rates come from (default: the fixed rate of ``settings``).
+
+    Raises:
+        ConfigurationError: invalid settings (e.g. a default secret in production).
+    """
+    settings = settings or ApiSettings.from_env()
+    chain_settings = chain_settings or ChainSettings.from_env()
+    rates = rate_source or FixedRateSource(settings.fixed_rate_idr_per_pi)
+    api_metrics = metrics.ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine_from_url(settings.resolved_database_url())
+        app.state.sessions = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="MSC platform API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = api_metrics
+    app.state.contracts = ContractsCatalog(chain_settings)
+    app.state.quotes = QuoteService(rates, quote_settings or QuoteSettings.from_env())
+
+    install_error_handlers(app)
+    use_envelope_in_openapi(app)
+    for router in (
+        health.router,
+        metrics.router,
+        wallets_router,
+        merchants_router,
+        quotes_router,
+        keys.router,
+    ):
+        app.include_router(router)
+    # Added last = outermost: metrics also times the 413s the body limit answers.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=api_metrics)
+    return app

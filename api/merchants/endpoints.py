@@ -1,0 +1,82 @@
+"""``/v1/merchants``: onboarding (operators) and profiles."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import Principal, require_role
+from api.db import get_sessions
+from api.errors import error_responses
+from api.idempotency import Idempotency, idempotency
+from api.merchants import service
+from api.merchants.schemas import MerchantCreate, MerchantCreated, MerchantRead
+from api.models import Role
+
+router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
+
+Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=MerchantCreated,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+    summary="Onboard a merchant (operator)",
+)
+def create_merchant(
+    data: MerchantCreate,
+    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    idem: Annotated[Idempotency, Depends(idempotency)],
+    sessions: Sessions,
+) -> Response:
+    """Creates the merchant and returns it with its API key, shown this once.
+
+    Idempotent with `Idempotency-Key`; a replay returns the same merchant with `api_key: null`,
+    because keys are never stored in a retrievable form.
+    """
+
+    def effect(session: Session) -> MerchantCreated:
+        merchant, key = service.create(session, data)
+        return MerchantCreated(merchant=MerchantRead.model_validate(merchant), api_key=key.secret)
+
+    return idem.run(sessions, effect, status_code=201, redact=_without_key)
+
+
+def _without_key(body: Any) -> Any:
+    return {**body, "api_key": None}
+
+
+@router.get(
+    "/me",
+    response_model=MerchantRead,
+    responses=error_responses(401, 403),
+    summary="The calling merchant (merchant)",
+)
+def get_me(
+    principal: Annotated[Principal, Depends(require_role(Role.MERCHANT))], sessions: Sessions
+) -> MerchantRead:
+    """The merchant the API key belongs to."""
+    assert principal.merchant_id is not None  # merchant keys always have one (a CHECK constraint)
+    with sessions() as session:
+        return MerchantRead.model_validate(service.get(session, principal.merchant_id))
+
+
+@router.get(
+    "/{merchant_id}",
+    response_model=MerchantRead,
+    responses=error_responses(401, 403, 404, 422),
+    summary="A merchant by id (operator)",
+)
+def get_merchant(
+    merchant_id: uuid.UUID,
+    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    sessions: Sessions,
+) -> MerchantRead:
+    """Any merchant, for operators."""
+    with sessions() as session:
+        return MerchantRead.model_validate(service.get(session, merchant_id))

@@ -1,0 +1,1 @@
+"""HTTP face of firm Pi -> IDR quotes (SEP-38 shape) over :mod:`settlement.quotes`."""

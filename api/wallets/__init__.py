@@ -1,0 +1,1 @@
+"""What a wallet needs to talk to the platform's contracts: chain id, addresses, ABIs, EIP-712 domains."""

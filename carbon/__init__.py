@@ -1,0 +1,1 @@
+"""Carbon credits: documents, metadata and registry sync."""

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IMerchantEscrow} from "./interfaces/IMerchantEscrow.sol";
+
+/// @title MerchantEscrow — see {IMerchantEscrow}
+/// @dev Every payment carries its own remaining amount and every payout comes out of it, so no
+/// action can spend another payment's money; the guarantee fund has its own counter. A pause
+/// stops money coming in (deposits) and going to merchants (releases); refunds to payers and the
+/// settling of disputes go on, so a pause never traps a customer's money.
+contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
+    using SafeERC20 for IERC20;
+
+    /// @notice May deposit payments (the settlement service).
+    bytes32 public constant DEPOSITOR_ROLE = keccak256("DEPOSITOR_ROLE");
+    /// @notice Decides disputes.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    /// @notice Funds the guarantee fund, pays covered refunds, sets the dispute window, pauses.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+
+    uint256 public constant MAX_HOLD = 365 days;
+    uint256 public constant MAX_BATCH = 500;
+
+    IERC20 private immutable _msc;
+    mapping(bytes32 paymentId => Payment) private _payments;
+    uint128 private _escrowed;
+    uint128 private _guaranteeFund;
+    uint40 private _disputeWindow;
+
+    constructor(IERC20 msc, address admin, address depositor, address arbiter, address operator) {
+        if (
+            address(msc) == address(0) || admin == address(0) || depositor == address(0) || arbiter == address(0)
+                || operator == address(0)
+        ) revert EscrowZeroAddress();
+        _msc = msc;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(DEPOSITOR_ROLE, depositor);
+        _grantRole(ARBITER_ROLE, arbiter);
+        _grantRole(OPERATOR_ROLE, operator);
+        _disputeWindow = 14 days;
+        emit DisputeWindowSet(14 days);
+    }
+
+    // ================================================================ deposits
+
+    /// @inheritdoc IMerchantEscrow
+    function deposit(bytes32 paymentId, address merchant, address payer, uint96 amount, uint40 holdSeconds)
+        external
+        whenNotPaused
+        onlyRole(DEPOSITOR_ROLE)
+    {
+        _record(paymentId, merchant, payer, amount, holdSeconds);
+        _escrowed += amount;
+        _msc.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function depositBatch(DepositRequest[] calldata deposits) external whenNotPaused onlyRole(DEPOSITOR_ROLE) {
+        uint256 n = deposits.length;
+        if (n == 0 || n > MAX_BATCH) revert EscrowBatchSize(n, MAX_BATCH);
+        uint256 total = 0;
+        for (uint256 i; i < n; ++i) {
+            DepositRequest calldata d = deposits[i];
+            _record(d.paymentId, d.merchant, d.payer, d.amount, d.holdSeconds);
+            total += d.amount;
+        }
+        _escrowed += uint128(total);
+        _msc.safeTransferFrom(msg.sender, address(this), total);
+    }
+
+    // ================================================================ release
+
+    /// @inheritdoc IMerchantEscrow
+    function release(bytes32 paymentId) external whenNotPaused {
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.Held) revert EscrowWrongStatus(paymentId, p.status);
+        bool byPayer = msg.sender == p.payer;
+        if (!byPayer && block.timestamp < p.releaseAfter) revert EscrowStillHeld(paymentId, p.releaseAfter);
+        uint256 amount = p.amount;
+        _escrowed -= uint128(amount);
+        _release(paymentId, p, amount, byPayer);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function releaseBatch(bytes32[] calldata paymentIds) external whenNotPaused returns (uint256 released) {
+        uint256 n = paymentIds.length;
+        if (n == 0 || n > MAX_BATCH) revert EscrowBatchSize(n, MAX_BATCH);
+        uint256 total = 0;
+        for (uint256 i; i < n; ++i) {
+            Payment storage p = _payments[paymentIds[i]];
+            if (p.status != Status.Held || block.timestamp < p.releaseAfter) continue;
+            uint256 amount = p.amount;
+            total += amount;
+            ++released;
+            _release(paymentIds[i], p, amount, false);
+        }
+        _escrowed -= uint128(total);
+    }
+
+    // ================================================================ refunds and disputes
+
+    /// @inheritdoc IMerchantEscrow
+    function refund(bytes32 paymentId, uint96 amount) external {
+        Payment storage p = _payments[paymentId];
+        Status status = p.status;
+        if (status != Status.Held && status != Status.Disputed) revert EscrowWrongStatus(paymentId, status);
+        if (msg.sender != p.merchant) revert EscrowNotParty(paymentId, msg.sender, "merchant");
+        uint96 available = p.amount;
+        if (amount == 0 || amount > available) revert EscrowAmountInvalid(amount, available);
+        uint96 remaining = available - amount;
+        p.amount = remaining; // what was refunded is in the Refunded events, not stored again
+        if (remaining == 0) p.status = Status.Refunded;
+        _escrowed -= amount;
+        address payer = p.payer;
+        emit Refunded(paymentId, payer, amount, remaining);
+        _msc.safeTransfer(payer, amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function dispute(bytes32 paymentId) external {
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.Held) revert EscrowWrongStatus(paymentId, p.status);
+        if (msg.sender != p.payer) revert EscrowNotParty(paymentId, msg.sender, "payer");
+        uint40 deadline = uint40(block.timestamp) + _disputeWindow;
+        p.status = Status.Disputed;
+        p.disputeDeadline = deadline;
+        emit Disputed(paymentId, msg.sender, deadline);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function resolveDispute(bytes32 paymentId, uint96 toMerchant) external onlyRole(ARBITER_ROLE) {
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.Disputed) revert EscrowWrongStatus(paymentId, p.status);
+        uint96 amount = p.amount;
+        if (toMerchant > amount) revert EscrowAmountInvalid(toMerchant, amount);
+        uint96 toPayer = amount - toMerchant;
+        p.status = Status.Split;
+        _escrowed -= amount;
+        emit DisputeResolved(paymentId, toMerchant, toPayer, false);
+        if (toMerchant > 0) _msc.safeTransfer(p.merchant, toMerchant);
+        if (toPayer > 0) _msc.safeTransfer(p.payer, toPayer);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function resolveExpiredDispute(bytes32 paymentId) external {
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.Disputed) revert EscrowWrongStatus(paymentId, p.status);
+        if (block.timestamp <= p.disputeDeadline) revert EscrowDisputeOpen(paymentId, p.disputeDeadline);
+        uint96 amount = p.amount;
+        p.status = Status.Refunded;
+        _escrowed -= amount;
+        emit DisputeResolved(paymentId, 0, amount, true);
+        _msc.safeTransfer(p.payer, amount);
+    }
+
+    // ================================================================ guarantee fund
+
+    /// @inheritdoc IMerchantEscrow
+    function coverRefund(bytes32 paymentId, uint96 amount) external onlyRole(OPERATOR_ROLE) {
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.Released) revert EscrowWrongStatus(paymentId, p.status);
+        uint256 coverable = p.amount - p.covered;
+        if (amount == 0 || amount > coverable) revert EscrowAmountInvalid(amount, coverable);
+        uint256 fund = _guaranteeFund;
+        if (amount > fund) revert EscrowAmountInvalid(amount, fund);
+        p.covered += amount;
+        _guaranteeFund = uint128(fund - amount);
+        address payer = p.payer;
+        emit GuaranteeRefundPaid(paymentId, p.merchant, payer, amount);
+        emit GuaranteeFundChanged(msg.sender, -int256(uint256(amount)), fund - amount);
+        _msc.safeTransfer(payer, amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function fundGuarantee(uint256 amount) external onlyRole(OPERATOR_ROLE) {
+        if (amount == 0 || amount > type(uint96).max) revert EscrowAmountInvalid(amount, type(uint96).max);
+        uint256 fund = _guaranteeFund + amount;
+        _guaranteeFund = uint128(fund);
+        emit GuaranteeFundChanged(msg.sender, int256(amount), fund);
+        _msc.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function withdrawGuarantee(uint256 amount, address to) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (to == address(0)) revert EscrowZeroAddress();
+        uint256 fund = _guaranteeFund;
+        if (amount == 0 || amount > fund) revert EscrowAmountInvalid(amount, fund);
+        _guaranteeFund = uint128(fund - amount);
+        emit GuaranteeFundChanged(msg.sender, -int256(amount), fund - amount);
+        _msc.safeTransfer(to, amount);
+    }
+
+    // ================================================================ operator
+
+    /// @notice Sets how long the arbiter has to decide a new dispute (1 hour to 90 days).
+    function setDisputeWindow(uint40 window) external onlyRole(OPERATOR_ROLE) {
+        if (window < 1 hours || window > 90 days) revert EscrowDisputeWindowInvalid(window, 1 hours, 90 days);
+        _disputeWindow = window;
+        emit DisputeWindowSet(window);
+    }
+
+    /// @notice Stops deposits and releases.
+    function pause() external onlyRole(OPERATOR_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resumes deposits and releases.
+    function unpause() external onlyRole(OPERATOR_ROLE) {
+        _unpause();
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IMerchantEscrow
+    function getPayment(bytes32 paymentId) external view returns (Payment memory) {
+        return _payments[paymentId];
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function totals() external view returns (uint256 escrowed, uint256 guaranteeFund) {
+        return (_escrowed, _guaranteeFund);
+    }
+
+    /// @notice How long the arbiter has to decide a new dispute.
+    function disputeWindow() external view returns (uint40) {
+        return _disputeWindow;
+    }
+
+    /// @notice The escrowed token.
+    function token() external view returns (IERC20) {
+        return _msc;
+    }
+
+    // ================================================================ internals
+
+    function _record(bytes32 paymentId, address merchant, address payer, uint96 amount, uint40 holdSeconds) private {
+        if (merchant == address(0) || payer == address(0)) revert EscrowZeroAddress();
+        if (amount == 0) revert EscrowAmountInvalid(0, type(uint96).max);
+        if (holdSeconds > MAX_HOLD) revert EscrowHoldTooLong(holdSeconds, MAX_HOLD);
+        Payment storage p = _payments[paymentId];
+        if (p.status != Status.None) revert EscrowPaymentExists(paymentId);
+        uint40 releaseAfter = uint40(block.timestamp) + holdSeconds;
+        p.merchant = merchant;
+        p.amount = amount;
+        p.payer = payer;
+        p.releaseAfter = releaseAfter;
+        p.status = Status.Held;
+        emit Deposited(paymentId, merchant, payer, amount, releaseAfter);
+    }
+
+    function _release(bytes32 paymentId, Payment storage p, uint256 amount, bool byPayer) private {
+        p.status = Status.Released;
+        address merchant = p.merchant;
+        emit Released(paymentId, merchant, amount, byPayer);
+        _msc.safeTransfer(merchant, amount);
+    }
+}

@@ -1,0 +1,1 @@
+"""Settlement: moving value between the platform, merchants and external networks."""

@@ -1,0 +1,1 @@
+"""Redemption payouts: MSC burned by a merchant, paid out in Rupiah by bank transfer."""

@@ -1,0 +1,1 @@
+"""Pi Network settlement: the Pi Platform API client and the Pi blockchain (Horizon) client."""

@@ -1,0 +1,136 @@
+"""Idempotency-Key: replay identical, conflict on a different body, one execution under a race."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from api.models import IdempotencyRecord, Role
+from settlement.ledger.sql import utcnow
+from settlement.quotes.rates import Rate
+from tests.api.support import Harness, MakeApi, bearer, new_merchant, staff_key
+
+QUOTE = {"sell_asset": "PI", "buy_asset": "IDR", "sell_amount": 25 * 10**7}
+
+
+class SlowCountingRates:
+    """A fixed rate that takes a while to answer and counts its calls (to widen races)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def current_rate(self) -> Rate:
+        with self._lock:
+            self.calls += 1
+        time.sleep(self.delay)
+        return Rate(Decimal("15000"), "slow-fixed", utcnow())
+
+
+def test_sameKeyAndBody_replaysTheStoredResponse(api: Harness) -> None:
+    _, key = new_merchant(api.db)
+    headers = {**bearer(key), "Idempotency-Key": "order-1"}
+    first = api.client.post("/v1/quotes", json=QUOTE, headers=headers)
+    before = api.db.counts()
+    # Same JSON with other spacing and key order is the same request.
+    again = api.client.post(
+        "/v1/quotes",
+        content=b'{ "sell_amount": 250000000, "buy_asset": "IDR", "sell_asset": "PI" }',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert api.db.counts() == before
+
+
+def test_sameKeyDifferentBody_is409_andChangesNothing(api: Harness) -> None:
+    _, key = new_merchant(api.db)
+    headers = {**bearer(key), "Idempotency-Key": "order-2"}
+    assert api.client.post("/v1/quotes", json=QUOTE, headers=headers).status_code == 201
+    before = api.db.counts()
+    response = api.client.post("/v1/quotes", json={**QUOTE, "sell_amount": 26 * 10**7}, headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"] == "idempotency_key_reused"
+    assert api.db.counts() == before
+
+
+def test_keys_areScopedPerApiKey(api: Harness) -> None:
+    _, alice = new_merchant(api.db)
+    _, bob = new_merchant(api.db)
+    a = api.client.post("/v1/quotes", json=QUOTE, headers={**bearer(alice), "Idempotency-Key": "shared"})
+    b = api.client.post("/v1/quotes", json=QUOTE, headers={**bearer(bob), "Idempotency-Key": "shared"})
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] != b.json()["id"]
+
+
+def test_failedRequest_leavesNoRecord_soTheKeyCanBeRetried(api: Harness) -> None:
+    _, key = new_merchant(api.db)
+    headers = {**bearer(key), "Idempotency-Key": "retry-me"}
+    too_small = api.client.post("/v1/quotes", json={**QUOTE, "sell_amount": 50}, headers=headers)
+    assert too_small.status_code == 422
+    with api.db.sessions() as session:
+        count = session.scalar(select(func.count()).where(IdempotencyRecord.key == "retry-me"))
+    assert count == 0
+    assert api.client.post("/v1/quotes", json=QUOTE, headers=headers).status_code == 201
+
+
+def test_merchantOnboardingReplay_neverRevealsTheKeyAgain(api: Harness) -> None:
+    operator = staff_key(api.db, Role.OPERATOR)
+    body = {
+        "name": "Warung Replay",
+        "kelurahan": "Kartoharjo",
+        "evm_address": "0x" + "cd" * 20,
+        "pi_username": f"replay_{api.db.backend}",
+    }
+    headers = {**bearer(operator), "Idempotency-Key": f"onboard-{api.db.backend}"}
+    first = api.client.post("/v1/merchants", json=body, headers=headers)
+    again = api.client.post("/v1/merchants", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["api_key"].startswith("msc_")
+    assert again.json() == {**first.json(), "api_key": None}
+    with api.db.sessions() as session:
+        stored = session.scalars(select(IdempotencyRecord.response_body)).all()
+    assert not any(first.json()["api_key"] in (text or "") for text in stored)
+
+
+def test_invalidIdempotencyKey_is400(api: Harness) -> None:
+    _, key = new_merchant(api.db)
+    response = api.client.post("/v1/quotes", json=QUOTE, headers={**bearer(key), "Idempotency-Key": ""})
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_idempotency_key"
+
+
+def test_concurrentDuplicates_executeOnce(make_api: MakeApi) -> None:
+    rates = SlowCountingRates(delay=0.4)
+    api = make_api(rate_source=rates)
+    _, key = new_merchant(api.db)
+    before = api.db.counts()
+    headers = {**bearer(key), "Idempotency-Key": "race-1"}
+
+    sent: list[float] = []
+    answered: list[float] = []
+
+    def post() -> tuple[int, bytes, str | None]:
+        sent.append(time.perf_counter())
+        response = api.client.post("/v1/quotes", json=QUOTE, headers=headers)
+        answered.append(time.perf_counter())
+        return response.status_code, response.content, response.headers.get("Idempotent-Replayed")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: post(), range(4)))
+
+    assert max(sent) < min(answered)  # the duplicates really overlapped the first request
+    assert rates.calls == 1
+    assert {status for status, _, _ in results} == {201}
+    assert len({content for _, content, _ in results}) == 1
+    assert sorted(replayed or "" for _, _, replayed in results) == ["", "true", "true", "true"]
+    after = api.db.counts()
+    assert after["quotes"] == before["quotes"] + 1
+    assert after["api_idempotency_keys"] == before["api_idempotency_keys"] + 1
