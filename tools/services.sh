@@ -44,3 +44,9 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 0.5; done
   redis_up || { log "redis did not start"; exit 1; }
 fi
+
+# The explorer's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+if ! command -v chromium >/dev/null; then
+  log "installing chromium"
+  apt_install chromium
+fi

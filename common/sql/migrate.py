@@ -19,6 +19,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrates the database at ``url`` to ``revision`` (default: the latest)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Migrates the database at ``url`` to ``revision`` (default: every branch's latest)."""
     command.upgrade(alembic_config(url), revision)
