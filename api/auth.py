@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import get_sessions
 from api.models import ApiKey, Role
 from common.errors import MSCError
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 
 KEY_PREFIX = "msc_"
 SHOWN_PREFIX_LENGTH = 12

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import Principal, authenticate
 from api.models import IdempotencyRecord
 from common.errors import ConflictError, MSCError
-from settlement.ledger.sql import insert_or_ignore, utcnow
+from common.sql.helpers import insert_or_ignore, utcnow
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"

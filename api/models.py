@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.merchants.models import Merchant
 from api.quotes.models import QuoteOwner
 from common.sql.base import Base
-from settlement.ledger.sql import UtcDateTime
+from common.sql.helpers import UtcDateTime
 
 __all__ = ["ApiKey", "IdempotencyRecord", "Merchant", "QuoteOwner", "Role"]
 

@@ -9,7 +9,7 @@ from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
-from settlement.ledger.sql import UtcDateTime
+from common.sql.helpers import UtcDateTime
 
 
 class Merchant(Base):

@@ -13,7 +13,7 @@ from api.merchants.models import Merchant
 from api.merchants.schemas import MerchantCreate
 from api.models import Role
 from common.errors import ConflictError, NotFoundError
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 
 
 class MerchantNotFoundError(NotFoundError):

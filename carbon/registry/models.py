@@ -1,62 +1,26 @@
 """SQL table of the registry outbox (``carbon_registry_outbox``).
 
-Declared on the platform's one :class:`common.sql.base.Base`, so Alembic sees it; the migration that
-creates it is still to be written (``create_outbox_table`` creates it directly for tests and the demo
-until then). ``UtcDateTime`` mirrors ``settlement.ledger.sql.UtcDateTime``: carbon must not import
-settlement, and both are candidates for ``common/sql/types.py``.
+Declared on the platform's one :class:`common.sql.base.Base`, so Alembic sees it; migration 0005
+creates it. Timestamps and ids use the shared types of :mod:`common.sql.helpers`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
-    DateTime,
-    Engine,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from common.errors import ValidationError
 from common.sql.base import Base
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC timestamp on both backends (SQLite stores it naive in UTC: text order is time order)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        """Converts to UTC (naive on SQLite).
-
-        Raises:
-            ValidationError: a naive datetime.
-        """
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValidationError(f"timestamps must be timezone-aware datetimes, got {value!r}")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        """The stored timestamp as an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from common.sql.helpers import BigId, UtcDateTime
 
 
 class OutboxKind(StrEnum):
@@ -107,8 +71,3 @@ class RegistryOutboxRow(Base):
     result: Mapped[str | None] = mapped_column(Text, nullable=True, doc="JSON of the registry's answer.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-
-
-def create_outbox_table(engine: Engine) -> None:
-    """Creates the outbox table if missing (stand-in for its Alembic migration)."""
-    RegistryOutboxRow.metadata.create_all(engine, tables=[RegistryOutboxRow.__table__])  # type: ignore[list-item]

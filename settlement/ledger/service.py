@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
+from common.sql.helpers import insert_or_ignore, utcnow
 from settlement.ledger import repository
 from settlement.ledger.chart import AccountRef
 from settlement.ledger.errors import (
@@ -35,7 +36,6 @@ from settlement.ledger.errors import (
     UnbalancedEntryError,
 )
 from settlement.ledger.models import AccountKind, Currency, JournalEntry, LedgerAccount, Posting
-from settlement.ledger.sql import insert_or_ignore, utcnow
 
 
 @dataclass(frozen=True, slots=True)

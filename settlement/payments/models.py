@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
-from settlement.ledger.sql import BigId, UtcDateTime
+from common.sql.helpers import BigId, UtcDateTime
 
 
 class PaymentStatus(StrEnum):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 from settlement.payments import repository
 from settlement.payments.errors import (
     InvalidTransitionError,

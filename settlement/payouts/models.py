@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
-from settlement.ledger.sql import BigId, UtcDateTime
+from common.sql.helpers import BigId, UtcDateTime
 
 
 class PayoutStatus(StrEnum):

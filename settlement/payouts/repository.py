@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settlement.ledger.sql import insert_or_ignore
+from common.sql.helpers import insert_or_ignore
 from settlement.payments.statemachine import move_with_history
 from settlement.payouts.models import Payout, PayoutStatusChange
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 from settlement.payments.statemachine import InvalidTransitionError, StateMachine
 from settlement.payouts import repository
 from settlement.payouts.errors import PayoutIdempotencyConflictError, PayoutNotFoundError

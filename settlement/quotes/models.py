@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
 from common.sql.types import Uint256
-from settlement.ledger.sql import UtcDateTime
+from common.sql.helpers import UtcDateTime
 
 
 class Asset(StrEnum):

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 from settlement.quotes.errors import RateUnavailableError
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
 from common.settings import EnvSettings
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 from settlement.quotes import pricing, repository
 from settlement.quotes.errors import QuoteAlreadyUsedError, QuoteExpiredError, QuoteNotFoundError
 from settlement.quotes.models import Asset, Quote

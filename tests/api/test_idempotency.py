@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from api.models import IdempotencyRecord, Role
-from settlement.ledger.sql import utcnow
+from common.sql.helpers import utcnow
 from settlement.quotes.rates import Rate
 from tests.api.support import Harness, MakeApi, bearer, new_merchant, staff_key
 

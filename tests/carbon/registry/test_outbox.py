@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from carbon.registry import IdempotencyKeyReusedError
 from carbon.registry.http import HttpRegistryAdapter, RetryPolicy
-from carbon.registry.models import OutboxStatus, RegistryOutboxRow, create_outbox_table
+from carbon.registry.models import OutboxStatus, RegistryOutboxRow
 from carbon.registry.outbox import ClaimedRow, OutboxDispatcher, enqueue_bridge_back, enqueue_retirement
 from carbon.registry.server import RegistryServer
 from carbon.registry.settings import RegistrySettings
 from common.sql.engine import create_engine_from_url
+from common.sql.migrate import upgrade
 from tests.carbon.registry.support import ACCOUNT, API_TOKEN, minted, tx
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -38,13 +39,13 @@ retirements_booked = Table(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh database (SQLite file, or a throwaway PostgreSQL schema) with the outbox table."""
+    """A fresh migrated database (SQLite file, or a throwaway PostgreSQL schema)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_schema_factory")()
+    upgrade(url)  # the outbox table comes from its Alembic migration, as in production
     created = create_engine_from_url(url)
-    create_outbox_table(created)
     bookkeeping.create_all(created)
     created.dispose()  # the subprocess test hands the URL on; start from a clean pool
     yield created
