@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Annotated, Any
 
 import uvicorn
@@ -44,6 +40,7 @@ from carbon.registry.schemas import (
     TokenisationRequestBody,
 )
 from common.errors import MSCError
+from common.serving import BackgroundServer
 
 ADMIN_PREFIX = "/v1/admin/"
 
@@ -239,14 +236,7 @@ def _fault_response(fault: Fault) -> JSONResponse:
     return JSONResponse(body, status_code=fault.status, headers=headers)
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RegistryServer:
+class RegistryServer(BackgroundServer):
     """A local registry served by uvicorn on a daemon thread; use as a context manager.
 
     Attributes:
@@ -259,41 +249,11 @@ class RegistryServer:
     def __init__(
         self, api_token: str, registry: LocalRegistry | None = None, port: int | None = None
     ) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.registry = registry or LocalRegistry()
         self.faults = Faults()
         app = create_app(self.registry, api_token, self.faults)
         self.requests: list[RequestRecord] = app.state.requests
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=1
-            )
-        )
-        self._thread = threading.Thread(target=self._server.run, name=f"registry-{self.port}", daemon=True)
-
-    def start(self, timeout: float = 10.0) -> RegistryServer:
-        """Starts serving; returns once uvicorn accepts connections."""
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"registry server did not start on port {self.port}")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        """Stops serving."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> RegistryServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__(app, name="registry", port=port, graceful_shutdown_s=1)
 
 
 def main(argv: list[str] | None = None) -> None:

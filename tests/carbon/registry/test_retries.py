@@ -17,7 +17,8 @@ from carbon.registry import (
     UnknownProjectError,
 )
 from carbon.registry.http import HttpRegistryAdapter, RetryPolicy, parse_retry_after
-from carbon.registry.server import RegistryServer, free_port
+from carbon.registry.server import RegistryServer
+from common.serving import free_port
 from tests.carbon.registry.support import API_TOKEN, PROJECT, TOKEN_ID, VINTAGE, SleepRecorder, minted, tx
 
 
