@@ -1,8 +1,8 @@
 """The ``msc`` command: ``msc up`` brings the platform up on the embedded defaults.
 
 Embedded defaults: a local anvil chain started here, the contracts compiled and deployed with
-Brownie, and the demo run against them. Later parts of the platform (indexer, workers, API) join
-this same command.
+Brownie, a fresh SQLite database, the indexer following the chain, the local Pi peer and the API
+(launcher/stack.py), and the demo run against them.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import subprocess
 import sys
 import threading
 
-from chain.localnode import AnvilNode
-from chain.platform import load_platform
-from chain.settings import PROJECT_ROOT, ChainSettings
+from chain.settings import PROJECT_ROOT
 from common.errors import MSCError
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
 from launcher.demo import describe, run_demo
+from launcher.stack import Stack
 
 
 def deploy_with_brownie(network: str) -> None:
@@ -37,32 +36,32 @@ def deploy_with_brownie(network: str) -> None:
 
 
 def up(once: bool) -> int:
-    """Starts the chain, deploys, runs the demo, then serves until Ctrl-C (or exits with ``once``)."""
-    settings = ChainSettings.from_env()
-    node = AnvilNode(port=8545)
-    print("msc: starting the local chain (anvil) ...", flush=True)
-    node.start()
-    try:
-        print("msc: compiling and deploying the contracts with Brownie ...", flush=True)
-        deploy_with_brownie(settings.network)
-        platform = load_platform(settings.model_copy(update={"rpc_url": node.url}))
-        print(f"\nChain: {node.url} (chain id {platform.deployment.chain_id})")
+    """Starts the whole stack, runs the demo, then serves until Ctrl-C (or exits with ``once``)."""
+    print("msc: starting the local chain (anvil), deploying with Brownie, starting the stack ...", flush=True)
+    with Stack(deploy=deploy_with_brownie) as stack:
+        assert stack.node is not None and stack.platform is not None
+        assert stack.api is not None and stack.peer is not None
+        platform = stack.platform
+        print(f"\nChain: {stack.node.url} (chain id {platform.deployment.chain_id})")
         print("Deployed contracts (deployments/development.json):")
         for name, c in platform.deployment.contracts.items():
             print(f"  {name:<20} {c.address}")
         print("\nDemo:")
         print(describe(run_demo(platform)))
         print(describe_carbon(run_carbon_demo(platform, PROJECT_ROOT / "var" / "documents")))
+        block = stack.wait_indexed()
+        print(f"\nIndexer: mirror of the chain up to block {block} in {stack.database_url}")
+        print(f"API:       {stack.api.url}/docs  (OpenAPI at {stack.api.url}/openapi.json)")
+        print(f"Metrics:   {stack.api.url}/metrics")
+        print(f"Pi peer:   {stack.peer.url} (Horizon) and {stack.peer.platform_url} (Pi platform API)")
         if once:
             return 0
-        print("\nThe chain keeps running; press Ctrl-C to stop.", flush=True)
+        print("\nThe platform keeps running; press Ctrl-C to stop.", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         return 0
-    finally:
-        node.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,153 @@
+"""The platform's long-running parts on the embedded defaults, started and stopped as one.
+
+``msc up`` needs: a local chain with the contracts, a fresh SQLite database, the indexer following
+the chain into it, the local Pi peer standing in for the Pi platform and Horizon, and the API
+serving merchants, auditors and the explorer. Each part is started here in dependency order and
+stopped in reverse by one ``ExitStack``, so a failure half-way never leaves a process behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+from stellar_sdk import Keypair
+
+from api.app import create_app
+from api.settings import ApiSettings
+from chain.localnode import AnvilNode
+from chain.platform import Platform, load_platform
+from chain.settings import PROJECT_ROOT, ChainSettings
+from common.serving import BackgroundServer
+from common.sql.migrate import upgrade
+from indexer.cli import build_pipeline
+from indexer.pipeline import Pipeline
+from indexer.settings import IndexerSettings
+from pi_peer.server import PeerServer
+from pi_peer.state import PeerConfig
+
+log = logging.getLogger(__name__)
+
+#: The demo's fixed local secrets: development only (ApiSettings refuses such values in production).
+DEMO_ADMIN_SECRET = "msc-demo-admin-secret-local-only"
+DEMO_PI_API_KEY = "msc-demo-pi-server-key"
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Where each part listens on 127.0.0.1."""
+
+    chain: int = 8545
+    api: int = 8000
+    pi_peer: int = 8031
+
+
+@dataclass
+class Stack:
+    """The running platform: use as a context manager, read the URLs and handles once entered.
+
+    Attributes:
+        var_dir: Working files (the SQLite database, documents); the database is recreated on each
+            start because the local chain starts from genesis each time.
+        deploy: Deploys the contracts onto the running node (``msc up`` uses Brownie).
+    """
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    ports: StackPorts = field(default_factory=StackPorts)
+    deploy: Callable[[str], None] | None = None
+    node: AnvilNode | None = None
+    platform: Platform | None = None
+    database_url: str = ""
+    pipeline: Pipeline | None = None
+    peer: PeerServer | None = None
+    api: BackgroundServer | None = None
+    app_keypair: Keypair = field(default_factory=Keypair.random)
+    _exit: ExitStack = field(default_factory=ExitStack)
+    _stop_indexer: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._exit.close()
+
+    # ------------------------------------------------------------------ parts
+
+    def _start(self) -> None:
+        settings = ChainSettings.from_env()
+        self.node = self._exit.enter_context(AnvilNode(port=self.ports.chain))
+        if self.deploy is not None:
+            self.deploy(settings.network)
+        self.platform = load_platform(settings.model_copy(update={"rpc_url": self.node.url}))
+        self.database_url = self._fresh_database()
+        self._start_indexer(settings)
+        self.peer = self._exit.enter_context(
+            PeerServer(
+                PeerConfig(api_key=DEMO_PI_API_KEY, app_secret=self.app_keypair.secret),
+                port=self.ports.pi_peer,
+            )
+        )
+        api_settings = ApiSettings(database_url=self.database_url, admin_secret=SecretStr(DEMO_ADMIN_SECRET))
+        chain_settings = settings.model_copy(update={"rpc_url": self.node.url})
+        app = create_app(api_settings, chain_settings=chain_settings)
+        self.api = self._exit.enter_context(BackgroundServer(app, name="api", port=self.ports.api))
+
+    def _fresh_database(self) -> str:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        path = self.var_dir / "msc.sqlite3"
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        return url
+
+    def _start_indexer(self, chain: ChainSettings) -> None:
+        assert self.node is not None
+        settings = IndexerSettings(
+            database_url=self.database_url,
+            rpc_url=self.node.url,
+            deployment_file=chain.deployments_dir / f"{chain.network}.json",
+            build_dir=chain.build_dir,
+            poll_interval_s=0.2,
+        )
+        self.pipeline = build_pipeline(settings)
+        pipeline = self.pipeline
+        thread = threading.Thread(
+            target=pipeline.run,
+            kwargs={"follow": True, "should_stop": self._stop_indexer.is_set},
+            name="indexer",
+            daemon=True,
+        )
+        thread.start()
+
+        def stop() -> None:
+            self._stop_indexer.set()
+            thread.join(timeout=10)
+            pipeline.engine.dispose()
+
+        self._exit.callback(stop)
+
+    def wait_indexed(self, timeout_s: float = 30.0) -> int:
+        """Waits until the mirror has caught up with the chain's head; returns that block."""
+        assert self.pipeline is not None and self.platform is not None
+        head = self.platform.w3.eth.block_number
+        deadline = time.monotonic() + timeout_s
+        while self.pipeline.checkpoint().block_number < head:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the indexer did not reach block {head} in {timeout_s:.0f} s")
+            time.sleep(0.1)
+        return head
