@@ -1,0 +1,289 @@
+"""The reconciliation checks: small functions, each comparing two independent accounts of one fact.
+
+Every check reads the mirror (``indexer.models``) and/or the settlement books
+(``settlement.ledger.models``) through one SQL connection and the contracts through a
+:class:`~audit.reconcile.chainview.ChainView` pinned to the block being reconciled, and returns
+:class:`~audit.reconcile.results.CheckResult` values. Invariants:
+
+* ``msc_supply_matches_balances``: MSC ``totalSupply()`` == sum of the mirror's indexed balances.
+* ``msc_supply_mirror_matches_chain``: the mirror's supply history at the block == ``totalSupply()``.
+* ``msc_supply_within_reserves``: ``totalSupply()`` <= the attested Rupiah reserves.
+* ``escrow_mirror_matches_chain``: the escrow's open amount on chain == the mirror's held amounts.
+* ``escrow_ledger_matches_chain``: the books' ``msc_minted_to_escrow:*`` liabilities == the escrow's
+  open amount on chain (only the settlement service deposits into the escrow).
+* ``minted_to_escrow_ledger_matches_chain``: MSC the books say was minted into escrow == the sum of
+  the escrow deposits on chain.
+* ``burned_ledger_matches_chain``: MSC the books say was redeemed == MSC burned on chain by the
+  redemption burners (all burners when none is configured).
+* ``carbon_supply_balanced`` (per token id): issued on chain == held + retired + bridged in the mirror.
+* ``carbon_retired_matches_chain`` (per token id): retired on chain == the mirror's certificates.
+
+Uint256 columns are summed in Python, never by SQL: SQLite would turn large sums into floats.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+
+from sqlalchemy import Connection, Table, func, select
+
+from audit.reconcile.chainview import ChainView
+from audit.reconcile.results import CheckResult, at_most, equal
+from indexer.models import (
+    CarbonBalance,
+    CarbonBridgeRequest,
+    CarbonBridgeStatus,
+    CarbonRetirement,
+    CarbonVintage,
+    DecodedEvent,
+    EscrowPayment,
+    EscrowStatus,
+    SupplyHistory,
+    TokenBalance,
+)
+from settlement.ledger.models import Currency, JournalEntry, LedgerAccount, Posting
+
+Check = Callable[[Connection, ChainView], list[CheckResult]]
+
+BALANCES: Table = TokenBalance.__table__  # type: ignore[assignment]
+SUPPLY: Table = SupplyHistory.__table__  # type: ignore[assignment]
+PAYMENTS: Table = EscrowPayment.__table__  # type: ignore[assignment]
+VINTAGES: Table = CarbonVintage.__table__  # type: ignore[assignment]
+CARBON_BALANCES: Table = CarbonBalance.__table__  # type: ignore[assignment]
+RETIREMENTS: Table = CarbonRetirement.__table__  # type: ignore[assignment]
+BRIDGES: Table = CarbonBridgeRequest.__table__  # type: ignore[assignment]
+DECODED: Table = DecodedEvent.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = LedgerAccount.__table__  # type: ignore[assignment]
+ENTRIES: Table = JournalEntry.__table__  # type: ignore[assignment]
+POSTINGS: Table = Posting.__table__  # type: ignore[assignment]
+
+ESCROW_ACCOUNT_PREFIX = "msc_minted_to_escrow:"
+MERCHANT_BALANCE_PREFIX = "msc_merchant_balance:"
+OPEN_STATUSES = (EscrowStatus.HELD.value, EscrowStatus.DISPUTED.value)
+
+
+def _exact_sum(values: Iterable[int]) -> int:
+    return sum((int(v) for v in values), 0)
+
+
+def msc_supply_matches_balances(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """``totalSupply()`` at the block == the sum of every balance the mirror indexed."""
+    token = chain.msc_address
+    rows = conn.execute(select(BALANCES.c.balance).where(BALANCES.c.token == token)).scalars()
+    balances = list(rows)
+    return [
+        equal(
+            "msc_supply_matches_balances",
+            token,
+            chain.total_supply(),
+            _exact_sum(balances),
+            indexed_accounts=sum(1 for b in balances if b),
+        )
+    ]
+
+
+def msc_supply_mirror_matches_chain(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """The mirror's latest supply row at or below the block == ``totalSupply()`` at the block."""
+    token = chain.msc_address
+    row = conn.execute(
+        select(SUPPLY.c.block_number, SUPPLY.c.total_supply)
+        .where(SUPPLY.c.token == token, SUPPLY.c.block_number <= chain.block)
+        .order_by(SUPPLY.c.block_number.desc())
+        .limit(1)
+    ).first()
+    mirrored = int(row.total_supply) if row else 0
+    return [
+        equal(
+            "msc_supply_mirror_matches_chain",
+            token,
+            chain.total_supply(),
+            mirrored,
+            supply_row_block=row.block_number if row else None,
+        )
+    ]
+
+
+def msc_supply_within_reserves(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """``totalSupply()`` never exceeds the attested reserves (expected is the reserves, the limit)."""
+    reserves, supply = chain.attested_reserves(), chain.total_supply()
+    return [
+        at_most(
+            "msc_supply_within_reserves",
+            chain.msc_address,
+            reserves,
+            supply,
+            headroom=str(reserves - supply),
+        )
+    ]
+
+
+def _mirror_escrow_held(conn: Connection, escrow: str) -> tuple[int, int]:
+    rows = conn.execute(
+        select(PAYMENTS.c.held).where(PAYMENTS.c.escrow == escrow, PAYMENTS.c.status.in_(OPEN_STATUSES))
+    ).scalars()
+    held = list(rows)
+    return _exact_sum(held), len(held)
+
+
+def escrow_mirror_matches_chain(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """The escrow's open amount on chain == the mirror's held amounts of open payments."""
+    escrowed, fund = chain.escrow_totals()
+    held, count = _mirror_escrow_held(conn, chain.escrow_address)
+    return [
+        equal(
+            "escrow_mirror_matches_chain",
+            chain.escrow_address,
+            escrowed,
+            held,
+            open_payments=count,
+            guarantee_fund=str(fund),
+        )
+    ]
+
+
+def _ledger_signed_sum(conn: Connection, prefix: str, kind: str | None = None, sign: int = 0) -> int:
+    """Signed sum of IDR postings on accounts whose code starts with ``prefix``.
+
+    ``kind`` restricts to entries of that movement; ``sign`` -1 or 1 keeps only credits or debits.
+    """
+    query = (
+        select(func.coalesce(func.sum(POSTINGS.c.amount), 0))
+        .select_from(POSTINGS.join(ACCOUNTS, ACCOUNTS.c.id == POSTINGS.c.account_id))
+        .where(ACCOUNTS.c.currency == Currency.IDR.value, ACCOUNTS.c.code.startswith(prefix, autoescape=True))
+    )
+    if kind is not None:
+        query = query.join(ENTRIES, ENTRIES.c.id == POSTINGS.c.entry_id).where(ENTRIES.c.kind == kind)
+    if sign < 0:
+        query = query.where(POSTINGS.c.amount < 0)
+    elif sign > 0:
+        query = query.where(POSTINGS.c.amount > 0)
+    return int(conn.execute(query).scalar_one() or 0)
+
+
+def escrow_ledger_matches_chain(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """The books' escrow liabilities (credit balance of ``msc_minted_to_escrow:*``) == escrowed on chain."""
+    escrowed, _ = chain.escrow_totals()
+    owed = -_ledger_signed_sum(conn, ESCROW_ACCOUNT_PREFIX)
+    return [equal("escrow_ledger_matches_chain", chain.escrow_address, escrowed, owed)]
+
+
+def minted_to_escrow_ledger_matches_chain(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """MSC booked as minted into escrow == the sum of the escrow deposits up to the block."""
+    deposits = list(
+        conn.execute(
+            select(PAYMENTS.c.amount).where(
+                PAYMENTS.c.escrow == chain.escrow_address, PAYMENTS.c.deposit_block <= chain.block
+            )
+        ).scalars()
+    )
+    booked = -_ledger_signed_sum(conn, ESCROW_ACCOUNT_PREFIX, kind="msc_minted_to_escrow", sign=-1)
+    return [
+        equal(
+            "minted_to_escrow_ledger_matches_chain",
+            chain.escrow_address,
+            _exact_sum(deposits),
+            booked,
+            deposits=len(deposits),
+        )
+    ]
+
+
+def burned_ledger_matches_chain(
+    burners: Collection[str] = (),
+) -> Check:
+    """The check that MSC booked as redeemed == MSC burned on chain by ``burners`` (all if empty)."""
+    wanted = {b.lower() for b in burners}
+
+    def check(conn: Connection, chain: ChainView) -> list[CheckResult]:
+        events = conn.execute(
+            select(DECODED.c.args).where(
+                DECODED.c.address == chain.msc_address,
+                DECODED.c.event == "Burn",
+                DECODED.c.block_number <= chain.block,
+            )
+        ).scalars()
+        burned = [
+            int(args["amount"]) for args in events if not wanted or str(args["minter"]).lower() in wanted
+        ]
+        redeemed = _ledger_signed_sum(conn, MERCHANT_BALANCE_PREFIX, kind="redemption", sign=1)
+        return [
+            equal(
+                "burned_ledger_matches_chain",
+                chain.msc_address,
+                _exact_sum(burned),
+                redeemed,
+                burns=len(burned),
+                burners=sorted(wanted) or "all",
+            )
+        ]
+
+    return check
+
+
+def _by_token(rows: Iterable[tuple[int, int]]) -> dict[int, int]:
+    totals: dict[int, int] = defaultdict(int)
+    for token_id, amount in rows:
+        totals[int(token_id)] += int(amount)
+    return totals
+
+
+def carbon_supply_checks(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """Per token id: issued == held + retired + bridged, and retired on chain == the certificates."""
+    carbon = chain.carbon_address
+    held = _by_token(
+        conn.execute(
+            select(CARBON_BALANCES.c.token_id, CARBON_BALANCES.c.balance).where(
+                CARBON_BALANCES.c.carbon == carbon
+            )
+        )
+    )
+    retired = _by_token(
+        conn.execute(
+            select(RETIREMENTS.c.token_id, RETIREMENTS.c.tonnes).where(
+                RETIREMENTS.c.carbon == carbon, RETIREMENTS.c.block_number <= chain.block
+            )
+        )
+    )
+    bridged = _by_token(
+        conn.execute(
+            select(BRIDGES.c.token_id, BRIDGES.c.tonnes).where(
+                BRIDGES.c.carbon == carbon, BRIDGES.c.status == CarbonBridgeStatus.CONFIRMED.value
+            )
+        )
+    )
+    vintages = set(conn.execute(select(VINTAGES.c.token_id).where(VINTAGES.c.carbon == carbon)).scalars())
+    results: list[CheckResult] = []
+    for token_id in sorted({int(t) for t in vintages} | set(held) | set(retired) | set(bridged)):
+        on_chain = chain.vintage(token_id)
+        h, r, b = held.get(token_id, 0), retired.get(token_id, 0), bridged.get(token_id, 0)
+        subject = str(token_id)
+        results.append(
+            equal(
+                "carbon_supply_balanced",
+                subject,
+                on_chain.issued,
+                h + r + b,
+                held=str(h),
+                retired=str(r),
+                bridged=str(b),
+            )
+        )
+        results.append(
+            equal("carbon_retired_matches_chain", subject, on_chain.retired, r, certificates_tonnes=str(r))
+        )
+    return results
+
+
+def default_checks(redemption_burners: Collection[str] = ()) -> list[Check]:
+    """Every check, in the order they are run and shown."""
+    return [
+        msc_supply_matches_balances,
+        msc_supply_mirror_matches_chain,
+        msc_supply_within_reserves,
+        escrow_mirror_matches_chain,
+        escrow_ledger_matches_chain,
+        minted_to_escrow_ledger_matches_chain,
+        burned_ledger_matches_chain(redemption_burners),
+        carbon_supply_checks,
+    ]
