@@ -239,6 +239,11 @@ class PiHorizon:
         self._sleep = sleep
         self._resubmit_interval = resubmit_interval
 
+    def close(self) -> None:
+        """Close the HTTP sessions of reads and submissions."""
+        self._server.close()
+        self._submitter.close()
+
     # -- reads
 
     def get_transaction(self, tx_hash: str) -> PiTransaction:
