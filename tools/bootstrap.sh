@@ -34,6 +34,22 @@ if ! stamp_ok pyproject.toml .venv/.msc-installed; then
   stamp_write pyproject.toml .venv/.msc-installed
 fi
 
+# schemathesis (API fuzzing in the test command) lives in its own venv: its hypothesis requirement
+# conflicts with eth-brownie's pin in .venv. Exact pins in tools/schemathesis-requirements.txt.
+if [[ ! -x .venv-schemathesis/bin/python ]]; then
+  echo "setup: creating .venv-schemathesis"
+  "$PYTHON" -m venv .venv-schemathesis
+fi
+if ! stamp_ok tools/schemathesis-requirements.txt .venv-schemathesis/.msc-installed; then
+  echo "setup: installing schemathesis (tools/schemathesis-requirements.txt)"
+  log=.venv-schemathesis/pip-install.log
+  if ! .venv-schemathesis/bin/python -m pip install -r tools/schemathesis-requirements.txt >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "installing schemathesis failed (full log: $log)"
+  fi
+  stamp_write tools/schemathesis-requirements.txt .venv-schemathesis/.msc-installed
+fi
+
 # Node: exact versions from package-lock.json.
 if ! stamp_ok package-lock.json node_modules/.msc-installed; then
   echo "setup: installing Node toolchain (package-lock.json)"

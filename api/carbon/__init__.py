@@ -1,0 +1,1 @@
+"""The carbon buyers' API: credits on offer, relayed signed retirements, and certificates."""

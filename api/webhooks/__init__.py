@@ -1,0 +1,1 @@
+"""Merchant webhooks over HTTP: endpoints, secret rotation, events and redelivery."""
