@@ -257,8 +257,12 @@ class MatchingEngine:
         guards.day_open.setdefault(token, fills[0].price)
         return fills
 
-    def cancel(self, order_id: str) -> Order:
-        """Cancel the rest of an open order; returns it (status CANCELLED). Allowed while halted."""
+    def cancel(self, order_id: str, reason: CancelReason = CancelReason.USER) -> Order:
+        """Cancel the rest of an open order; returns it (status CANCELLED). Allowed while halted.
+
+        ``reason`` is USER for a trader's cancel; the settler passes SETTLEMENT_FAILED for an order whose
+        fill failed on-chain because of the order itself (it would fail again).
+        """
         order = self._orders.get(order_id)
         if order is None:
             if order_id in self._seen:
@@ -266,7 +270,7 @@ class MatchingEngine:
             raise UnknownOrderError(f"order {order_id} is unknown", order_id=order_id)
         if order.status is not OrderStatus.OPEN:
             raise OrderNotOpenError(f"order {order_id} is {order.status}, not open", order_id=order_id)
-        quantity = self._books[order.token_id].kill(order, OrderStatus.CANCELLED, CancelReason.USER)
+        quantity = self._books[order.token_id].kill(order, OrderStatus.CANCELLED, reason)
         self.safeguards.open_volume[order.beneficial_owner] -= quantity
         self._forget_if_done(order)
         if self.on_event is not None:

@@ -51,6 +51,7 @@ class CancelReason(StrEnum):
     EXPIRED = "expired"
     ROLLBACK = "rollback"
     ROLLBACK_CROSSED = "rollback_crossed"
+    SETTLEMENT_FAILED = "settlement_failed"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""The carbon market: signed orders in, book depth, trades and candles out."""
