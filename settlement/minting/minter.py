@@ -1,0 +1,438 @@
+"""Minting credited payments as MSC into the merchant escrow, many payments per transaction.
+
+One run:
+
+1. **Recover** every batch left open by an earlier run (a crash, a kill, a chain error): under
+   the sender lock, read the chain first — ``getPayment`` of each id says which payments are
+   already held — and finish only what is missing.
+2. **Claim** up to ``max_batch`` ``pending_stellar`` payments (``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL, so concurrent minters never take the same payment; the holding's primary key on
+   the payment id is the database's last word) and commit the batch record before anything is
+   sent: the write-ahead record.
+3. **Drive** it under the sender lock: mint only what the depositor's idle MSC does not already
+   cover (so MSC minted before a crash is reused, never minted twice), ``depositBatch`` the
+   payments not yet in escrow in chunks that fit a block, then move the payments to
+   ``completed`` and post ``record_msc_minted_to_escrow`` in one transaction.
+
+Invariants (tests/settlement/minting): every payment is deposited at most once (the escrow also
+refuses a second deposit of an id, the last line of defence, never the first); MSC total supply
+minted by the depositor == MSC deposited into escrow + the depositor's idle balance; the ledger's
+``msc_minted_to_escrow`` accounts equal the escrow's holdings of the payments.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+
+from chain.errors import ChainError
+from chain.platform import Platform
+from chain.sender import TransactionSender
+from settlement.ledger.flows import record_msc_minted_to_escrow
+from settlement.ledger.sql import insert_or_ignore, utcnow
+from settlement.minting.chainlock import SenderLock
+from settlement.minting.escrow_reads import EscrowRecord, read_escrow_records
+from settlement.minting.ids import escrow_payment_id
+from settlement.minting.merchants import MerchantAddresses, merchant_addresses_from_table
+from settlement.minting.models import EscrowHolding, MintBatch, MintBatchState
+from settlement.payments import repository as payments
+from settlement.payments.errors import InvalidTransitionError
+from settlement.payments.models import Payment, PaymentStatus
+from settlement.payments.service import PAYMENT_MACHINE
+from settlement.payouts.models import Payout
+from settlement.redemption.models import Redemption
+
+#: Gas one more payment adds to a depositBatch (measured ~50k: two storage slots and an event),
+#: with headroom; chunks are sized so a chunk plus the sender's estimate buffer fits a block.
+DEPOSIT_GAS_PER_PAYMENT = 52_000
+MAX_ESCROW_BATCH = 500  # MerchantEscrow.MAX_BATCH
+DEFAULT_HOLD_SECONDS = 3 * 24 * 3600
+ESCROW_STATUS_NONE = 0
+UINT256_MAX = 2**256 - 1
+
+#: Points of a run an observer hears about (logging, metrics; the crash tests kill the process
+#: at them): ``recorded`` after the batch record commits, ``minted`` after the mint's receipt,
+#: ``deposit_sent`` after each depositBatch's receipt (before its hash is recorded), ``deposited``
+#: after the last depositBatch's receipt and before the bookkeeping commits.
+Step = str
+StepObserver = Callable[[Step, uuid.UUID], None]
+
+
+@dataclass
+class MintReport:
+    """What one run did."""
+
+    claimed: int = 0
+    """Payments this run put in a new batch."""
+    completed: int = 0
+    """Payments this run moved to ``completed`` (its own batch and recovered ones)."""
+    found_in_escrow: int = 0
+    """Of those, payments already held on-chain (deposited before a crash), not deposited again."""
+    failed: int = 0
+    """Payments moved to ``error`` (no merchant address, or a different escrow record on-chain)."""
+    minted: int = 0
+    """Sen minted by this run."""
+    claimed_batch: uuid.UUID | None = None
+    """The batch this run claimed, if any."""
+    batches: list[uuid.UUID] = field(default_factory=list)
+    """Batches this run completed."""
+    tx_hashes: list[str] = field(default_factory=list)
+    """Every transaction this run sent, in order."""
+
+
+class EscrowMinter:
+    """Mints ``pending_stellar`` payments into the merchant escrow and completes them.
+
+    Args:
+        sessions: The settlement database.
+        platform: The deployed contracts.
+        sender: Sends from the settlement key, which must hold the escrow's DEPOSITOR_ROLE and be
+            an MSC minter with enough allowance. Its MSC balance is only ever deposit money.
+        merchant_addresses: Where each merchant is paid (default: the ``merchants`` table).
+        payer: The escrow's payer of every deposit (default: the settlement key). Customers pay
+            in Pi and have no EVM address; a refund goes back in Pi, so the platform acts as the
+            payer on the chain.
+        hold_seconds: How long a deposit is held before anyone may release it.
+        deposit_chunk: Payments per depositBatch (default: what fits the node's block gas limit).
+        observer: Told of each step (see :data:`StepObserver`).
+        pending_timeout_s: How long recovery waits for the key's pending transactions to be mined.
+        clock: Current UTC time.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        platform: Platform,
+        sender: TransactionSender,
+        *,
+        merchant_addresses: MerchantAddresses = merchant_addresses_from_table,
+        payer: str | None = None,
+        hold_seconds: int = DEFAULT_HOLD_SECONDS,
+        deposit_chunk: int | None = None,
+        observer: StepObserver | None = None,
+        pending_timeout_s: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.platform = platform
+        self.sender = sender
+        self.merchant_addresses = merchant_addresses
+        self.payer = Web3.to_checksum_address(payer or sender.address)
+        self.hold_seconds = hold_seconds
+        self.deposit_chunk = deposit_chunk or _chunk_for_block(platform.w3)
+        self.observer = observer
+        self.pending_timeout_s = pending_timeout_s
+        self.clock = clock
+        self.lock = SenderLock.for_sessions(sessions, sender.address)
+
+    # ------------------------------------------------------------------ public
+
+    def run_once(self, max_batch: int = MAX_ESCROW_BATCH) -> MintReport:
+        """Recovers open batches, then claims and mints one new batch of up to ``max_batch``.
+
+        Returns:
+            What was done; an idle run returns an empty report.
+
+        Raises:
+            ChainError: the node failed or refused; the batch stays open and the next run resumes
+                it from the chain's state.
+        """
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        report = MintReport()
+        with self.lock.hold():
+            for open_id in self._open_batches():
+                self._drive(open_id, report)
+        batch_id = self._claim(max_batch, report)
+        if batch_id is not None:
+            self._notify("recorded", batch_id)
+            with self.lock.hold():
+                self._drive(batch_id, report)
+        return report
+
+    # ------------------------------------------------------------------ claim
+
+    def _claim(self, max_batch: int, report: MintReport) -> uuid.UUID | None:
+        """Takes up to ``max_batch`` unclaimed pending_stellar payments into a committed batch."""
+        with self.sessions.begin() as session:
+            statement = (
+                select(Payment)
+                .outerjoin(EscrowHolding, EscrowHolding.payment_id == Payment.id)
+                .where(
+                    Payment.status == str(PaymentStatus.PENDING_STELLAR), EscrowHolding.payment_id.is_(None)
+                )
+                .order_by(Payment.updated_at, Payment.id)
+                .limit(max_batch)
+                .with_for_update(skip_locked=True, of=Payment)
+            )
+            candidates = list(session.scalars(statement))
+            if not candidates:
+                return None
+            addresses = self.merchant_addresses(session, {p.merchant_id for p in candidates})
+            payable = []
+            for payment in candidates:
+                address = addresses.get(payment.merchant_id)
+                if address is None:
+                    self._fail(
+                        session, payment, f"merchant {payment.merchant_id} has no EVM address to mint to"
+                    )
+                    report.failed += 1
+                else:
+                    payable.append((payment, address))
+            if not payable:
+                return None
+            now = self.clock()
+            batch = MintBatch(
+                id=uuid.uuid4(),
+                state=str(MintBatchState.RECORDED),
+                depositor=self.sender.address,
+                total_amount=sum(p.idr_amount for p, _ in payable),
+                minted_amount=0,
+                deposit_tx_hashes=[],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(batch)
+            session.flush()
+            taken = 0
+            for payment, address in payable:
+                # A minter that read the payment before our claim committed may try it too: the
+                # holding's primary key lets exactly one batch have it.
+                if insert_or_ignore(
+                    session,
+                    EscrowHolding.__table__,  # type: ignore[arg-type]
+                    {
+                        "payment_id": payment.id,
+                        "batch_id": batch.id,
+                        "escrow_id": "0x" + escrow_payment_id(payment.id).hex(),
+                        "merchant_id": payment.merchant_id,
+                        "merchant_address": address,
+                        "amount": payment.idr_amount,
+                    },
+                    ["payment_id"],
+                ):
+                    taken += 1
+                else:
+                    batch.total_amount -= payment.idr_amount
+            if taken == 0:
+                session.delete(batch)
+                return None
+            report.claimed += taken
+            report.claimed_batch = batch.id
+            return batch.id
+
+    # ------------------------------------------------------------------ drive
+
+    def _open_batches(self) -> list[uuid.UUID]:
+        with self.sessions() as session:
+            statement = (
+                select(MintBatch.id)
+                .where(
+                    MintBatch.state != str(MintBatchState.COMPLETED),
+                    MintBatch.depositor == self.sender.address,
+                )
+                .order_by(MintBatch.created_at, MintBatch.id)
+            )
+            return list(session.scalars(statement))
+
+    def _drive(self, batch_id: uuid.UUID, report: MintReport) -> None:
+        """Brings a batch to completed from whatever point it reached (under the sender lock)."""
+        self._wait_for_pending()
+        with self.sessions() as session:
+            batch = session.get(MintBatch, batch_id, populate_existing=True)
+            if batch is None or batch.state == MintBatchState.COMPLETED:
+                return  # another minter finished it while we waited for the lock
+            holdings = list(
+                session.scalars(
+                    select(EscrowHolding)
+                    .where(EscrowHolding.batch_id == batch_id)
+                    .order_by(EscrowHolding.escrow_id)
+                )
+            )
+        chain = self._read(holdings)
+        missing = [h for h in holdings if chain[h.payment_id].status == ESCROW_STATUS_NONE]
+        found = len(holdings) - len(missing)
+        if missing:
+            self._fund(batch_id, sum(h.amount for h in missing), report)
+            for chunk in _chunks(missing, self.deposit_chunk):
+                receipt = self.sender.transact(
+                    self.platform.escrow.functions.depositBatch(
+                        [
+                            (
+                                bytes.fromhex(h.escrow_id[2:]),
+                                h.merchant_address,
+                                self.payer,
+                                h.amount,
+                                self.hold_seconds,
+                            )
+                            for h in chunk
+                        ]
+                    )
+                )
+                tx_hash = receipt["transactionHash"].to_0x_hex()
+                report.tx_hashes.append(tx_hash)
+                self._notify("deposit_sent", batch_id)
+                self._update_batch(batch_id, deposit_tx=tx_hash)
+            chain.update(self._read(missing))
+        self._update_batch(batch_id, state=MintBatchState.DEPOSITED)
+        self._notify("deposited", batch_id)
+        self._book(batch_id, holdings, chain, report)
+        report.found_in_escrow += found
+
+    def _fund(self, batch_id: uuid.UUID, needed: int, report: MintReport) -> None:
+        """Makes the depositor hold ``needed`` MSC, minting only what its idle balance lacks, and
+        lets the escrow pull it."""
+        msc = self.platform.msc
+        depositor = self.sender.address
+        # MSC a merchant redeemed to this same key and not yet burned is not deposit money.
+        idle = max(0, int(msc.functions.balanceOf(depositor).call()) - self._held_for_redemptions())
+        if needed > idle:
+            amount = needed - idle
+            receipt = self.sender.transact(msc.functions.mint(depositor, amount))
+            tx_hash = receipt["transactionHash"].to_0x_hex()
+            report.tx_hashes.append(tx_hash)
+            report.minted += amount
+            self._notify("minted", batch_id)
+            self._update_batch(batch_id, minted=amount, mint_tx=tx_hash)
+        self._update_batch(batch_id, state=MintBatchState.MINTED)
+        escrow = self.platform.escrow.address
+        if int(msc.functions.allowance(depositor, escrow).call()) < needed:
+            receipt = self.sender.transact(msc.functions.approve(escrow, UINT256_MAX))
+            report.tx_hashes.append(receipt["transactionHash"].to_0x_hex())
+
+    def _book(
+        self,
+        batch_id: uuid.UUID,
+        holdings: Sequence[EscrowHolding],
+        chain: dict[uuid.UUID, EscrowRecord],
+        report: MintReport,
+    ) -> None:
+        """Completes every payment the chain holds as recorded, posts the ledger, closes the batch."""
+        with self.sessions.begin() as session:
+            loaded = {
+                p.id: p
+                for p in session.scalars(
+                    select(Payment).where(Payment.id.in_([h.payment_id for h in holdings]))
+                )
+            }
+            rows = {
+                r.payment_id: r
+                for r in session.scalars(select(EscrowHolding).where(EscrowHolding.batch_id == batch_id))
+            }
+            for holding in holdings:
+                onchain = chain[holding.payment_id]
+                payment = loaded[holding.payment_id]
+                if payment.status != PaymentStatus.PENDING_STELLAR:
+                    continue  # booked by an earlier run that died before closing the batch
+                if (onchain.merchant, onchain.amount) != (holding.merchant_address, holding.amount):
+                    self._fail(
+                        session,
+                        payment,
+                        f"escrow id {holding.escrow_id} holds {onchain.amount} sen for {onchain.merchant}, "
+                        f"not {holding.amount} sen for {holding.merchant_address}",
+                    )
+                    report.failed += 1
+                    continue
+                row = rows[holding.payment_id]
+                row.release_after = onchain.release_after
+                self._move(
+                    session, payment, PaymentStatus.COMPLETED, f"MSC held in escrow as {holding.escrow_id}"
+                )
+                record_msc_minted_to_escrow(session, payment)
+                report.completed += 1
+            batch = session.get(MintBatch, batch_id)
+            assert batch is not None
+            batch.state = str(MintBatchState.COMPLETED)
+            batch.updated_at = self.clock()
+        report.batches.append(batch_id)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _read(self, holdings: Sequence[EscrowHolding]) -> dict[uuid.UUID, EscrowRecord]:
+        ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]
+        records = read_escrow_records(self.platform.w3, self.platform.escrow.address, ids)
+        return {h.payment_id: record for h, record in zip(holdings, records, strict=True)}
+
+    def _held_for_redemptions(self) -> int:
+        """Sen relayed to the depositor by redemptions whose burn is not booked (when the depositor
+        is also the redeemer; otherwise 0)."""
+        with self.sessions() as session:
+            statement = (
+                select(func.coalesce(func.sum(Payout.amount), 0))
+                .join(Redemption, Redemption.payout_id == Payout.id)
+                .where(Redemption.redeemer == self.sender.address, Redemption.burned_at.is_(None))
+            )
+            return int(session.scalar(statement) or 0)
+
+    def _wait_for_pending(self) -> None:
+        """Waits until no transaction of the key is pending, so the balance and the escrow read
+        next are final (a pending mint read as missing would be minted again)."""
+        w3 = self.platform.w3
+        address = Web3.to_checksum_address(self.sender.address)
+        deadline = time.monotonic() + self.pending_timeout_s
+        while w3.eth.get_transaction_count(address, "pending") > w3.eth.get_transaction_count(
+            address, "latest"
+        ):
+            if time.monotonic() > deadline:
+                raise ChainError(
+                    f"transactions of {address} are still pending after {self.pending_timeout_s}s; "
+                    "minting waits for them"
+                )
+            time.sleep(0.2)
+
+    def _update_batch(
+        self,
+        batch_id: uuid.UUID,
+        *,
+        state: MintBatchState | None = None,
+        minted: int = 0,
+        mint_tx: str | None = None,
+        deposit_tx: str | None = None,
+    ) -> None:
+        with self.sessions.begin() as session:
+            batch = session.get(MintBatch, batch_id)
+            assert batch is not None
+            if state is not None:
+                batch.state = str(state)
+            batch.minted_amount += minted
+            if mint_tx is not None:
+                batch.mint_tx_hash = mint_tx
+            if deposit_tx is not None:
+                batch.deposit_tx_hashes = [*batch.deposit_tx_hashes, deposit_tx]
+            batch.updated_at = self.clock()
+
+    def _move(
+        self, session: Session, payment: Payment, to_status: PaymentStatus, reason: str, **values: Any
+    ) -> None:
+        from_status = PaymentStatus(payment.status)
+        PAYMENT_MACHINE.check(payment.id, from_status, to_status)
+        if not payments.move(
+            session, payment.id, str(from_status), str(to_status), reason, self.clock(), values
+        ):
+            raise InvalidTransitionError("payment", payment.id, from_status, to_status)
+
+    def _fail(self, session: Session, payment: Payment, reason: str) -> None:
+        self._move(session, payment, PaymentStatus.ERROR, reason, error_reason=reason)
+
+    def _notify(self, step: Step, batch_id: uuid.UUID) -> None:
+        if self.observer is not None:
+            self.observer(step, batch_id)
+
+
+def _chunk_for_block(w3: Web3) -> int:
+    """Payments per depositBatch that fit the latest block's gas limit with the sender's buffer."""
+    gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+    return max(1, min(MAX_ESCROW_BATCH, gas_limit * 10 // 13 // DEPOSIT_GAS_PER_PAYMENT))
+
+
+def _chunks(items: Sequence[EscrowHolding], size: int) -> Iterator[Sequence[EscrowHolding]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,117 @@
+"""Releasing escrowed payments to their merchants after the hold, and booking each release once.
+
+A run releases every held payment whose hold has passed with ``releaseBatch`` (which skips what
+is no longer releasable, e.g. disputed meanwhile), then books from the chain: a payment the
+escrow shows as ``Released`` gets ``record_release`` and its holding's ``released_at``, in one
+transaction. Booking reads the chain, not the transaction's outcome, so a release made by
+someone else (anyone may release after the hold; the payer earlier) or by a run killed before
+its bookkeeping is booked too, and the ledger's idempotency key books it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain.platform import Platform
+from chain.sender import TransactionSender
+from settlement.ledger.flows import record_release
+from settlement.ledger.sql import utcnow
+from settlement.minting.chainlock import SenderLock
+from settlement.minting.escrow_reads import EscrowRecord, read_escrow_records
+from settlement.minting.minter import MAX_ESCROW_BATCH
+from settlement.minting.models import EscrowHolding
+from settlement.payments.models import Payment, PaymentStatus
+
+ESCROW_STATUS_HELD = 1
+ESCROW_STATUS_RELEASED = 3
+
+
+class EscrowReleaser:
+    """Releases due escrows and books them.
+
+    Args:
+        sessions: The settlement database.
+        platform: The deployed contracts.
+        sender: Sends the releaseBatch transactions (any account may release after the hold).
+        batch_size: Payment ids per releaseBatch (at most the escrow's MAX_BATCH).
+        clock: Current UTC time.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        platform: Platform,
+        sender: TransactionSender,
+        *,
+        batch_size: int = 200,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.platform = platform
+        self.sender = sender
+        self.batch_size = min(batch_size, MAX_ESCROW_BATCH)
+        self.clock = clock
+        self.lock = SenderLock.for_sessions(sessions, sender.address)
+
+    def run_once(self) -> int:
+        """Releases what is due now and books every release the chain shows; returns how many
+        releases this run booked."""
+        chain_now = int(self.platform.w3.eth.get_block("latest")["timestamp"])
+        with self.sessions() as session:
+            due = list(
+                session.scalars(
+                    select(EscrowHolding)
+                    .join(Payment, Payment.id == EscrowHolding.payment_id)
+                    .where(
+                        Payment.status == str(PaymentStatus.COMPLETED),
+                        EscrowHolding.released_at.is_(None),
+                        EscrowHolding.release_after.is_not(None),
+                        EscrowHolding.release_after <= chain_now,
+                    )
+                    .order_by(EscrowHolding.release_after, EscrowHolding.escrow_id)
+                )
+            )
+        booked = 0
+        for start in range(0, len(due), self.batch_size):
+            chunk = due[start : start + self.batch_size]
+            held = [
+                h for h, r in zip(chunk, self._read(chunk), strict=True) if r.status == ESCROW_STATUS_HELD
+            ]
+            if held:
+                ids = [bytes.fromhex(h.escrow_id[2:]) for h in held]
+                with self.lock.hold():
+                    self.sender.transact(self.platform.escrow.functions.releaseBatch(ids))
+            records = self._read(chunk)
+            booked += self._book(
+                [h for h, r in zip(chunk, records, strict=True) if r.status == ESCROW_STATUS_RELEASED]
+            )
+        return booked
+
+    def _read(self, holdings: list[EscrowHolding]) -> list[EscrowRecord]:
+        ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]
+        return read_escrow_records(self.platform.w3, self.platform.escrow.address, ids)
+
+    def _book(self, released: list[EscrowHolding]) -> int:
+        """Books releases the chain shows, each once (conditional on ``released_at`` being empty)."""
+        booked = 0
+        with self.sessions.begin() as session:
+            for holding in released:
+                row = session.scalars(
+                    select(EscrowHolding)
+                    .where(
+                        EscrowHolding.payment_id == holding.payment_id, EscrowHolding.released_at.is_(None)
+                    )
+                    .with_for_update()
+                ).one_or_none()
+                if row is None:
+                    continue  # booked by a concurrent run
+                payment = session.get(Payment, holding.payment_id)
+                assert payment is not None
+                record_release(session, payment)
+                row.released_at = self.clock()
+                booked += 1
+        return booked
