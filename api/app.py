@@ -10,19 +10,33 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import health, keys, metrics
 from api.body_limit import BodySizeLimitMiddleware
+from api.carbon.endpoints import router as carbon_router
 from api.errors import install_error_handlers, use_envelope_in_openapi
+from api.market.endpoints import router as market_router
 from api.merchants.endpoints import router as merchants_router
+from api.payments.endpoints import router as payments_router
+from api.payments.precheck import PiPaymentCheck
+from api.payments.queue import task_queue_for
+from api.pi_callbacks.endpoints import router as pi_callbacks_router
 from api.quotes.endpoints import router as quotes_router
+from api.redemptions.endpoints import router as redemptions_router
 from api.settings import ApiSettings
 from api.wallets.endpoints import router as wallets_router
 from api.wallets.service import ContractsCatalog
+from api.webhooks.endpoints import router as webhooks_router
+from audit.explorer.endpoints import STATIC_DIR as EXPLORER_STATIC
+from audit.explorer.endpoints import STATIC_URL as EXPLORER_STATIC_URL
+from audit.explorer.endpoints import router as explorer_router
 from chain.settings import ChainSettings
 from common.sql.engine import create_engine_from_url, make_sessionmaker
+from settlement.payments.service import PaymentService
 from settlement.quotes.rates import FixedRateSource, RateSource
 from settlement.quotes.service import QuoteService, QuoteSettings
+from settlement.workers.queue import TaskQueue
 
 DESCRIPTION = """
 The MSC platform's API.
@@ -45,6 +59,8 @@ def create_app(
     chain_settings: ChainSettings | None = None,
     quote_settings: QuoteSettings | None = None,
     rate_source: RateSource | None = None,
+    task_queue: TaskQueue | None = None,
+    pi_check: PiPaymentCheck | None = None,
 ) -> FastAPI:
     """Builds the API.
 
@@ -53,6 +69,9 @@ def create_app(
         chain_settings: Where the deployment file and build artifacts are (default: ``MSC_*``).
         quote_settings: Quote fee and lifetime (default: ``MSC_QUOTE_*``).
         rate_source: Where quote rates come from (default: the fixed rate of ``settings``).
+        task_queue: Where settlement tasks go (default: Celery at ``MSC_BROKER_URL`` if it answers,
+            else an in-process runner).
+        pi_check: Checks Pi payments before they are recorded (default: from ``MSC_PI_*`` if set).
 
     Raises:
         ConfigurationError: invalid settings (e.g. a default secret in production).
@@ -67,7 +86,8 @@ def create_app(
         engine = create_engine_from_url(settings.resolved_database_url())
         app.state.sessions = make_sessionmaker(engine)
         try:
-            yield
+            with task_queue_for(app.state.sessions, task_queue) as app.state.tasks:
+                yield
         finally:
             engine.dispose()
 
@@ -84,6 +104,8 @@ def create_app(
     app.state.metrics = api_metrics
     app.state.contracts = ContractsCatalog(chain_settings)
     app.state.quotes = QuoteService(rates, quote_settings or QuoteSettings.from_env())
+    app.state.payments = PaymentService(app.state.quotes)
+    app.state.pi_check = pi_check or PiPaymentCheck.from_env()
 
     install_error_handlers(app)
     use_envelope_in_openapi(app)
@@ -93,9 +115,17 @@ def create_app(
         wallets_router,
         merchants_router,
         quotes_router,
+        redemptions_router,
+        payments_router,
+        pi_callbacks_router,
+        webhooks_router,
+        carbon_router,
         keys.router,
+        explorer_router,
+        market_router,
     ):
         app.include_router(router)
+    app.mount(EXPLORER_STATIC_URL, StaticFiles(directory=EXPLORER_STATIC), name="explorer-static")
     # Added last = outermost: metrics also times the 413s the body limit answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware, metrics=api_metrics)

@@ -1,0 +1,165 @@
+"""The bodies of the settlement tasks: each takes ids as strings, reloads its rows, and is idempotent.
+
+Celery workers and the in-process runner execute these same functions. A step returns the
+follow-up tasks to enqueue (``verify_and_complete`` is followed by a mint); the caller enqueues
+them after the step's own work is committed. If a follow-up is lost (a crash, a broker down),
+:func:`sweep` finds the row still in its working status and enqueues it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from settlement.ledger.sql import utcnow
+from settlement.payments.models import Payment, PaymentStatus
+from settlement.payouts.models import Payout, PayoutStatus
+from settlement.workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+APPROVE = "payments.approve"
+VERIFY = "payments.verify_and_complete"
+MINT = "payments.mint"
+RELEASE = "escrow.release"
+PAYOUT = "payouts.process"
+SWEEP = "payments.sweep"
+EXPIRE = "payments.expire"
+
+# Most rows one sweep re-enqueues per status, so a backlog is worked off in bounded bites.
+SWEEP_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A task to enqueue after a step: its name and string arguments."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step did (for logs and tests) and what to enqueue next."""
+
+    outcome: str
+    follow_ups: tuple[FollowUp, ...] = field(default=())
+
+
+def _status(ctx: WorkerContext, payment_id: uuid.UUID) -> str | None:
+    """The payment's status as committed now (a fresh read, never a cached object)."""
+    with ctx.sessions() as session:
+        return session.scalar(select(Payment.status).where(Payment.id == payment_id))
+
+
+def approve_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
+    """Approves an ``incomplete`` payment on the Pi platform; anything else is left alone."""
+    pid = uuid.UUID(payment_id)
+    flow = ctx.require("flow")
+    # One step per payment at a time: a duplicate waits, then sees the status already moved.
+    with ctx.locks.hold("payment", payment_id):
+        status = _status(ctx, pid)
+        if status != PaymentStatus.INCOMPLETE:
+            return StepResult(f"skipped: payment is {status}")
+        payment = flow.approve(pid)
+    return StepResult(str(payment.status))
+
+
+def verify_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
+    """Verifies a ``pending_anchor`` payment on Horizon and completes it on Pi, then asks for a mint."""
+    pid = uuid.UUID(payment_id)
+    flow = ctx.require("flow")
+    with ctx.locks.hold("payment", payment_id):
+        status = _status(ctx, pid)
+        if status == PaymentStatus.PENDING_STELLAR:
+            # An earlier run verified it but may have died before its mint was enqueued.
+            return StepResult("skipped: already verified", (FollowUp(MINT),))
+        if status != PaymentStatus.PENDING_ANCHOR:
+            return StepResult(f"skipped: payment is {status}")
+        payment = flow.verify_and_complete(pid)
+    follow = (FollowUp(MINT),) if payment.status == PaymentStatus.PENDING_STELLAR else ()
+    return StepResult(str(payment.status), follow)
+
+
+def expire_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
+    """Cancels on Pi and expires a payment whose transaction has not arrived (the merchant's cancel).
+
+    If Pi already links a transaction to it, nothing happens: that payment settles instead.
+    """
+    pid = uuid.UUID(payment_id)
+    flow = ctx.require("flow")
+    with ctx.locks.hold("payment", payment_id):
+        status = _status(ctx, pid)
+        if status not in (PaymentStatus.INCOMPLETE, PaymentStatus.PENDING_USER_TRANSFER_START):
+            return StepResult(f"skipped: payment is {status}")
+        payment = flow.expire(pid, "cancelled by the merchant")
+    return StepResult(str(payment.status))
+
+
+def mint_pending(ctx: WorkerContext) -> StepResult:
+    """Mints every ``pending_stellar`` payment into the escrow (one minter at a time)."""
+    minter = ctx.require("minter")
+    # One minter at a time: the batch and its nonce are the minter's; a second run waits and
+    # then finds nothing left (or the payments that arrived meanwhile).
+    with ctx.locks.hold("escrow", "mint"):
+        report = minter.run_once(max_batch=ctx.mint_batch)
+    return StepResult(f"minted: {report}")
+
+
+def release_due(ctx: WorkerContext) -> StepResult:
+    """Releases the escrows whose hold period is over."""
+    releaser = ctx.require("releaser")
+    with ctx.locks.hold("escrow", "release"):
+        released = releaser.run_once()
+    return StepResult(f"released {released}")
+
+
+def process_payout(ctx: WorkerContext, payout_id: str) -> StepResult:
+    """Moves a payout one step (requested -> processing -> paid / failed -> reversed)."""
+    processor = ctx.require("payouts")
+    with ctx.locks.hold("payout", payout_id):
+        result = processor.process(uuid.UUID(payout_id))
+    status = getattr(result, "status", result)
+    return StepResult(f"payout {status}")
+
+
+def sweep(ctx: WorkerContext) -> StepResult:
+    """Re-enqueues the step of every payment (and payout) left in a working status for too long.
+
+    This is what makes a lost message harmless: the row in its status is the durable record,
+    and running a step again does nothing once the row has moved on.
+    """
+    cutoff = utcnow() - timedelta(seconds=ctx.stale_seconds)
+    follow: list[FollowUp] = []
+    with ctx.sessions() as session:
+        if ctx.flow is not None:
+            for status, task in ((PaymentStatus.INCOMPLETE, APPROVE), (PaymentStatus.PENDING_ANCHOR, VERIFY)):
+                ids = session.scalars(
+                    select(Payment.id)
+                    .where(Payment.status == str(status), Payment.updated_at <= cutoff)
+                    .order_by(Payment.updated_at)
+                    .limit(SWEEP_LIMIT)
+                )
+                follow.extend(FollowUp(task, (str(pid),)) for pid in ids)
+        if ctx.minter is not None:
+            waiting = session.scalar(
+                select(Payment.id).where(Payment.status == str(PaymentStatus.PENDING_STELLAR)).limit(1)
+            )
+            if waiting is not None:
+                follow.append(FollowUp(MINT))
+        if ctx.payouts is not None:
+            # processing waits for the bank, not for us; failed may have a reversal to finish.
+            open_statuses = (str(PayoutStatus.REQUESTED), str(PayoutStatus.FAILED))
+            ids = session.scalars(
+                select(Payout.id)
+                .where(Payout.status.in_(open_statuses), Payout.updated_at <= cutoff)
+                .limit(SWEEP_LIMIT)
+            )
+            follow.extend(FollowUp(PAYOUT, (str(pid),)) for pid in ids)
+    if ctx.releaser is not None:
+        follow.append(FollowUp(RELEASE))
+    return StepResult(f"sweep enqueued {len(follow)}", tuple(follow))

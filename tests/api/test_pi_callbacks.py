@@ -1,0 +1,168 @@
+"""The Pi SDK's callbacks through the API: ``onReadyForServerApproval`` queues the approval,
+``onReadyForServerCompletion`` records the txid once and queues verification; duplicates, also
+five at once, are no-ops; a bad txid is a clear error and changes nothing.
+
+The worker side (what the queued tasks do on the Pi peer and the chain) is tested in
+tests/settlement/workers/.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from common.sql.engine import create_engine_from_url, make_sessionmaker
+from common.sql.migrate import upgrade
+from settlement.payments.models import Payment, PaymentStatus, PaymentStatusChange
+from tests.api.support import Db, bearer, new_merchant
+from tests.api.test_payments import Api, api, open_api, txid
+
+__all__ = ["api"]
+
+
+@pytest.fixture(scope="module")
+def pg_api(pg_schema_factory: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The app on a PostgreSQL schema of its own: concurrent writers are PostgreSQL's deployment
+    (the embedded SQLite default serves one process)."""
+    url = pg_schema_factory()
+    upgrade(url)
+    engine = create_engine_from_url(url)
+    yield from open_api(Db("postgresql", url, engine, make_sessionmaker(engine)), tmp_path_factory)
+    engine.dispose()
+
+
+def test_piComplete_recordsTxid_queuesVerification_duplicatesAreNoops(api: Api) -> None:
+    _, key = new_merchant(api.db)
+    made = api.pay(key, api.quote(key), "piDone1").json()
+    api.move(made["id"], PaymentStatus.PENDING_USER_TRANSFER_START)
+    tx = txid()
+    done = api.client.post("/v1/pi/payments/piDone1/complete", json={"txid": tx.upper()}, headers=bearer(key))
+    assert done.status_code == 202, done.text
+    assert done.json()["status"] == "pending_anchor" and done.json()["txid"] == tx
+    assert done.json()["queued"] == "payments.verify_and_complete"
+    before = api.counts()
+    again = api.client.post("/v1/pi/payments/piDone1/complete", json={"txid": tx}, headers=bearer(key))
+    assert again.status_code == 202 and again.json()["txid"] == tx
+    assert api.counts() == before
+    verify = "payments.verify_and_complete"
+    assert api.queue.of(made["id"]) == ["payments.approve", verify, verify]
+    approve = api.client.post("/v1/pi/payments/piDone1/approve", headers=bearer(key))
+    assert approve.status_code == 202 and approve.json()["status"] == "pending_anchor"
+
+
+def test_piComplete_badInput_isClearError_andChangesNothing(api: Api) -> None:
+    _, key = new_merchant(api.db)
+    first = api.pay(key, api.quote(key), "piTxA").json()
+    second = api.pay(key, api.quote(key), "piTxB").json()
+    waiting = api.pay(key, api.quote(key), "piTxC").json()
+    for payment in (first, second):
+        api.move(payment["id"], PaymentStatus.PENDING_USER_TRANSFER_START)
+    used = txid()
+    assert (
+        api.client.post(
+            "/v1/pi/payments/piTxA/complete", json={"txid": used}, headers=bearer(key)
+        ).status_code
+        == 202
+    )
+    before = api.counts()
+    headers = {**bearer(key), "Content-Type": "application/json"}
+    cases: list[tuple[Any, int, str]] = [
+        # A txid already paying another payment: one Pi transaction pays once.
+        (
+            api.client.post("/v1/pi/payments/piTxB/complete", json={"txid": used}, headers=headers),
+            409,
+            "txid_already_used",
+        ),
+        # Another txid for a payment whose txid is recorded.
+        (
+            api.client.post("/v1/pi/payments/piTxA/complete", json={"txid": txid()}, headers=headers),
+            409,
+            "payment_txid_mismatch",
+        ),
+        # Not approved yet: no transaction can be expected.
+        (
+            api.client.post("/v1/pi/payments/piTxC/complete", json={"txid": txid()}, headers=headers),
+            409,
+            "invalid_transition",
+        ),
+        (
+            api.client.post("/v1/pi/payments/piNobody/complete", json={"txid": txid()}, headers=headers),
+            404,
+            "pi_payment_not_found",
+        ),
+        (
+            api.client.post("/v1/pi/payments/piTxB/complete", json={"txid": "abc"}, headers=headers),
+            422,
+            "validation_error",
+        ),
+        (
+            api.client.post("/v1/pi/payments/piTxB/complete", content=b"{txid:", headers=headers),
+            400,
+            "invalid_json",
+        ),
+        (
+            api.client.post(
+                "/v1/pi/payments/piTxB/complete", content=b'{"txid":"' + b"a" * 5000 + b'"}', headers=headers
+            ),
+            413,
+            "payload_too_large",
+        ),
+    ]
+    for response, status, code in cases:
+        assert (response.status_code, response.json()["error"]) == (status, code), response.text
+    assert api.counts() == before
+    assert api.queue.of(second["id"]) == ["payments.approve"]
+    assert api.queue.of(waiting["id"]) == ["payments.approve"]
+
+
+def test_sameCallbacksFiveTimesConcurrently_recordOnce(pg_api: Api) -> None:
+    api = pg_api
+    _, key = new_merchant(api.db)
+    quote_id = api.quote(key)
+    barrier = threading.Barrier(5)
+    results: list[Any] = []
+
+    def deliver(call: Any) -> None:
+        barrier.wait()
+        results.append(call())
+
+    def run_five(call: Any) -> list[Any]:
+        results.clear()
+        threads = [threading.Thread(target=deliver, args=(call,)) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return list(results)
+
+    created = run_five(lambda: api.pay(key, quote_id, "piConcurrent1"))
+    assert [r.status_code for r in created] == [202] * 5, [r.text for r in created]
+    ids = {r.json()["id"] for r in created}
+    assert len(ids) == 1
+    payment_id = ids.pop()
+    api.move(payment_id, PaymentStatus.PENDING_USER_TRANSFER_START)
+    tx = txid()
+    completed = run_five(
+        lambda: api.client.post(
+            "/v1/pi/payments/piConcurrent1/complete", json={"txid": tx}, headers=bearer(key)
+        )
+    )
+    assert [r.status_code for r in completed] == [202] * 5, [r.text for r in completed]
+    with api.db.sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.pi_payment_id == "piConcurrent1")
+            )
+            == 1
+        )
+        moves = session.scalars(
+            select(PaymentStatusChange.to_status).where(
+                PaymentStatusChange.payment_id == uuid.UUID(payment_id)
+            )
+        ).all()
+    assert sorted(moves) == ["pending_anchor", "pending_user_transfer_start"]
