@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from common.sql.helpers import insert_or_ignore
 from settlement.payments.models import Payment, PaymentStatusChange
 from settlement.payments.statemachine import move_with_history
+from settlement.webhooks.announce import announce_payment
 
 
 def get(session: Session, payment_id: uuid.UUID, *, fresh: bool = False) -> Payment | None:
@@ -43,12 +44,16 @@ def move(
     now: datetime,
     values: dict[str, Any],
 ) -> bool:
-    """Conditionally moves the status and, if it moved, writes the history row; True if it moved."""
+    """Conditionally moves the status and, if it moved, writes the history row and the merchant's
+    webhook event (if the move is announced) in the same transaction; True if it moved."""
     row = PaymentStatusChange(
         payment_id=payment_id, from_status=from_status, to_status=to_status, reason=reason, at=now
     )
     table = Payment.__table__
-    return move_with_history(session, table, payment_id, from_status, to_status, now, values, row)  # type: ignore[arg-type]
+    if not move_with_history(session, table, payment_id, from_status, to_status, now, values, row):  # type: ignore[arg-type]
+        return False
+    announce_payment(session, payment_id, to_status)
+    return True
 
 
 def history(session: Session, payment_id: uuid.UUID) -> list[PaymentStatusChange]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from common.sql.helpers import insert_or_ignore
 from settlement.payments.statemachine import move_with_history
 from settlement.payouts.models import Payout, PayoutStatusChange
+from settlement.webhooks.announce import announce_payout
 
 
 def get(session: Session, payout_id: uuid.UUID, *, fresh: bool = False) -> Payout | None:
@@ -38,12 +39,16 @@ def move(
     now: datetime,
     values: dict[str, Any],
 ) -> bool:
-    """Conditionally moves the status and, if it moved, writes the history row; True if it moved."""
+    """Conditionally moves the status and, if it moved, writes the history row and the merchant's
+    webhook event (if the move is announced) in the same transaction; True if it moved."""
     row = PayoutStatusChange(
         payout_id=payout_id, from_status=from_status, to_status=to_status, reason=reason, at=now
     )
     table = Payout.__table__
-    return move_with_history(session, table, payout_id, from_status, to_status, now, values, row)  # type: ignore[arg-type]
+    if not move_with_history(session, table, payout_id, from_status, to_status, now, values, row):  # type: ignore[arg-type]
+        return False
+    announce_payout(session, payout_id, to_status)
+    return True
 
 
 def history(session: Session, payout_id: uuid.UUID) -> list[PayoutStatusChange]:

@@ -20,6 +20,7 @@ from common.errors import ConfigurationError, MSCError
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.settings import DatabaseSettings
 from settlement.flow.pi_flow import PiPaymentFlow
+from settlement.flow.reconciler import PiReconciler
 from settlement.flow.settings import FlowSettings
 from settlement.minting.minter import EscrowMinter
 from settlement.minting.releaser import EscrowReleaser
@@ -29,6 +30,8 @@ from settlement.pi.platform_client import PiPlatformClient
 from settlement.quotes.rates import Rate
 from settlement.quotes.service import QuoteService, QuoteSettings
 from settlement.redemption.service import RedemptionService
+from settlement.webhooks.dispatcher import WebhookDispatcher
+from settlement.webhooks.settings import WebhookSettings
 from settlement.workers.celery_app import create_celery
 from settlement.workers.context import WorkerContext
 from settlement.workers.inprocess import InProcessRunner
@@ -63,10 +66,11 @@ def with_components(
 ) -> WorkerContext:
     """``context`` with every settlement component whose settings ``environ`` provides.
 
-    * the Pi flow when ``MSC_PI_API_KEY`` and ``MSC_PI_APP_ADDRESS`` are set;
+    * the Pi flow and its reconciler when ``MSC_PI_API_KEY`` and ``MSC_PI_APP_ADDRESS`` are set;
     * the escrow minter and releaser when the chain signer (``MSC_SIGNER_KEY`` or a keystore) is
       set: they send from it, so it needs the escrow's depositor role and an MSC minter allowance;
-    * the payout processor when ``MSC_WORKER_REDEEMER_KEY`` is set.
+    * the payout processor when ``MSC_WORKER_REDEEMER_KEY`` is set;
+    * the webhook dispatcher always (it needs only the database; ``MSC_WEBHOOK_*`` tunes it).
 
     Args:
         strict: Raise when a configured component cannot be built (a worker process must not
@@ -78,10 +82,12 @@ def with_components(
     """
     settings = WorkerSettings.from_env(environ)
     context.mint_batch = settings.worker_mint_batch
+    context.webhooks = _webhooks(context.sessions, environ)
     try:
         pi = PiSettings.from_env(environ)
         if pi.configured:
             context.flow = _pi_flow(context.sessions, pi, environ)
+            context.reconciler = PiReconciler(context.sessions, context.flow)
         chain = ChainSettings.from_env(environ)
         if chain.signer_key is not None or chain.keystore_path is not None:
             context.minter, context.releaser = _escrow(context.sessions, chain, settings)
@@ -93,6 +99,19 @@ def with_components(
             raise
         log.warning("settlement components are not available in this process", exc_info=True)
     return context
+
+
+def _webhooks(sessions: sessionmaker[Session], environ: Mapping[str, str]) -> WebhookDispatcher:
+    """The dispatcher of merchants' webhooks, on the context's own database."""
+    settings = WebhookSettings.from_env(environ)
+    return WebhookDispatcher(
+        sessions.kw["bind"],
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_attempts,
+        backoff_base_s=settings.backoff_base_s,
+        backoff_max_s=settings.backoff_max_s,
+        lease_s=settings.lease_s,
+    )
 
 
 def _pi_flow(sessions: sessionmaker[Session], pi: PiSettings, environ: Mapping[str, str]) -> PiPaymentFlow:

@@ -114,7 +114,13 @@ def _register(
 
 
 def _default_app() -> Celery:
-    return create_celery(WorkerSettings.from_env())
+    """The worker process's app: the settlement steps, plus the audit's periodic reconciliation
+    and anomaly scan (``audit.tasks``), so one ``celery ... -B`` runs the platform's background work."""
+    from audit.tasks import register_audit_tasks  # the composition root is the one place that joins them
+
+    app = create_celery(WorkerSettings.from_env())
+    register_audit_tasks(app)
+    return app
 
 
 app = _default_app()

@@ -38,6 +38,22 @@ class PaymentFlow(Protocol):
         ...
 
 
+class PiReconcilerLike(Protocol):
+    """Recovers lost Pi callbacks and abandoned payments (``settlement.flow.reconciler.PiReconciler``)."""
+
+    def run_once(self) -> Any:
+        """One pass over the Horizon stream, stuck payments and in-flight refunds."""
+        ...
+
+
+class WebhookDelivery(Protocol):
+    """Delivers due webhook events (``settlement.webhooks.dispatcher.WebhookDispatcher``)."""
+
+    def run_once(self) -> Any:
+        """One pass over the due deliveries."""
+        ...
+
+
 class Minter(Protocol):
     """Mints pending payments into the escrow (``settlement.minting.minter.EscrowMinter``)."""
 
@@ -70,9 +86,11 @@ class WorkerContext:
         sessions: Session factory of the platform database.
         locks: Step locks on the same database.
         flow: The Pi payment flow.
+        reconciler: The Pi reconciler (follows Horizon's stream from its stored cursor).
         minter: The escrow minter.
         releaser: The escrow releaser.
         payouts: The payout processor.
+        webhooks: The webhook dispatcher (merchants' signed event deliveries).
         stale_seconds: Age after which the sweep re-enqueues a payment's step.
         mint_batch: Largest batch one mint task deposits.
     """
@@ -80,9 +98,11 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     locks: StepLocks
     flow: PaymentFlow | None = None
+    reconciler: PiReconcilerLike | None = None
     minter: Minter | None = None
     releaser: Releaser | None = None
     payouts: PayoutProcessor | None = None
+    webhooks: WebhookDelivery | None = None
     stale_seconds: float = 30.0
     mint_batch: int = 500
 

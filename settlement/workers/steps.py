@@ -29,6 +29,8 @@ RELEASE = "escrow.release"
 PAYOUT = "payouts.process"
 SWEEP = "payments.sweep"
 EXPIRE = "payments.expire"
+PI_RECONCILE = "pi.reconcile"
+DELIVER_WEBHOOKS = "webhooks.deliver"
 
 # Most rows one sweep re-enqueues per status, so a backlog is worked off in bounded bites.
 SWEEP_LIMIT = 1000
@@ -100,6 +102,24 @@ def expire_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
     return StepResult(str(payment.status))
 
 
+def reconcile_pi(ctx: WorkerContext) -> StepResult:
+    """Recovers lost Pi callbacks from Horizon's payment stream and cancels abandoned payments.
+
+    The payments it moves to ``pending_stellar`` need a mint, so one is asked for.
+    """
+    reconciler = ctx.require("reconciler")
+    with ctx.locks.hold("pi", "reconcile"):  # one reader of the stream cursor at a time
+        report = reconciler.run_once()
+    follow = (FollowUp(MINT),) if getattr(report, "finished", None) and ctx.minter is not None else ()
+    return StepResult(f"reconciled: {report}", follow)
+
+
+def deliver_webhooks(ctx: WorkerContext) -> StepResult:
+    """Delivers the webhook events that are due (leases make concurrent dispatchers safe)."""
+    report = ctx.require("webhooks").run_once()
+    return StepResult(f"webhooks: {report}")
+
+
 def mint_pending(ctx: WorkerContext) -> StepResult:
     """Mints every ``pending_stellar`` payment into the escrow (one minter at a time)."""
     minter = ctx.require("minter")
@@ -162,4 +182,8 @@ def sweep(ctx: WorkerContext) -> StepResult:
             follow.extend(FollowUp(PAYOUT, (str(pid),)) for pid in ids)
     if ctx.releaser is not None:
         follow.append(FollowUp(RELEASE))
+    if ctx.reconciler is not None:
+        follow.append(FollowUp(PI_RECONCILE))
+    if ctx.webhooks is not None:
+        follow.append(FollowUp(DELIVER_WEBHOOKS))
     return StepResult(f"sweep enqueued {len(follow)}", tuple(follow))

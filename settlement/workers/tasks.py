@@ -16,6 +16,8 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         steps.APPROVE: steps.approve_payment,
         steps.VERIFY: steps.verify_payment,
         steps.EXPIRE: steps.expire_payment,
+        steps.PI_RECONCILE: steps.reconcile_pi,
+        steps.DELIVER_WEBHOOKS: steps.deliver_webhooks,
         steps.MINT: steps.mint_pending,
         steps.RELEASE: steps.release_due,
         steps.PAYOUT: steps.process_payout,

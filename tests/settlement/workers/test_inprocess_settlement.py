@@ -4,10 +4,11 @@ real anvil. Bad payments through HTTP are refused with their reason and never cr
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from settlement.payments.models import Payment
 from settlement.payouts.models import Payout
 from settlement.pi.platform_client import PiPlatformClient
 from settlement.quotes.models import Quote
+from settlement.workers import steps
 from settlement.workers.assembly import base_context, with_components
 from settlement.workers.inprocess import InProcessRunner
 from settlement.workers.settings import WorkerSettings
@@ -28,9 +30,13 @@ from tests.settlement.flow.support import Peer as FlowPeer
 from tests.settlement.flow.support import pay_custom
 from tests.settlement.redemption.test_redemption_recovery import funded_merchant
 from tests.settlement.redemption.test_redemption_recovery import request as redemption_request
+from tests.settlement.webhooks.support import Clock, Receiver, serve
 from tests.settlement.workers.support import (
+    HAPPY_MOVES,
+    HELD,
     PEER_API_KEY,
     PI,
+    SETTLED_ENTRIES,
     Api,
     Order,
     Stack,
@@ -110,6 +116,70 @@ def test_payments_settle_exactly_once_in_process_with_duplicate_callbacks(
         "completed",
     ]
     assert not [o for o in runner.outcomes if o.error is not None]
+
+
+def test_a_lost_completion_callback_is_recovered_by_the_periodic_pi_reconcile(
+    api: Api, runner: InProcessRunner
+) -> None:
+    """The customer paid but the merchant's server never forwarded the txid: the sweep asks the
+    Pi reconciler, which finds the payment on Horizon's stream, finishes it, and asks for a mint."""
+    order = new_order(api)
+    assert create_payment(api, order).status_code == 202
+    wait_statuses(api.stack.db, [order.payment_id], "pending_user_transfer_start")
+    order.txid = api.stack.peer.control.wallet_pay(order.pi_id)  # no /complete call follows
+
+    assert runner.enqueue(steps.SWEEP)
+    wait_statuses(api.stack.db, [order.payment_id], "completed")
+    assert runner.drain(30)
+    state = settled(api.stack, [order.payment_id])  # credited and minted once, like a delivered callback
+    assert state.moves[order.payment_id] == HAPPY_MOVES
+    assert state.entries[order.payment_id] == SETTLED_ENTRIES
+    assert state.escrow[order.payment_id] == (HELD, state.idr[order.payment_id])
+    reconciled = [o for o in runner.outcomes if o.name == steps.PI_RECONCILE]
+    assert reconciled and all(o.error is None for o in reconciled)
+    detail = api.client.get(f"/v1/payments/{order.payment_id}", headers=bearer(api.key)).json()
+    assert detail["txid"] == order.txid
+
+
+def test_merchant_webhooks_announce_a_settled_and_a_refused_payment_signed_once_each(
+    api: Api, runner: InProcessRunner
+) -> None:
+    """Each terminal move emits its event in the move's own transaction; the worker's sweep
+    delivers it to the merchant's endpoint, signed with the endpoint's secret."""
+    receiver_gen = serve(Receiver(Clock(datetime.now(UTC))))
+    receiver = next(receiver_gen)
+    try:
+        made = api.client.post(
+            "/v1/webhooks/endpoints",
+            json={"url": receiver.url, "event_types": ["payment.completed", "payment.failed"]},
+            headers={**bearer(api.key), "Idempotency-Key": f"hooks-{uuid.uuid4()}"},
+        )
+        assert made.status_code == 201, made.text
+        receiver.secrets.append(made.json()["secret"])
+        good = new_order(api)
+        bad = new_order(api, sell_amount=10 * PI, paid_amount=9 * PI)
+        assert create_payment(api, good).status_code == 202
+        assert create_payment(api, bad).status_code == 202
+        pay_through(api, good)
+        wait_statuses(api.stack.db, [good.payment_id], "completed")
+        wait_statuses(api.stack.db, [bad.payment_id], "error")
+        for _ in range(2):  # a second sweep finds nothing more to send
+            assert runner.enqueue(steps.SWEEP)
+            assert runner.drain(30)
+        bodies = [json.loads(r.body) for r in receiver.requests]
+        assert all(r.verified_with == receiver.secrets and r.answered == 200 for r in receiver.requests)
+        by_payment = {b["data"]["payment_id"]: b for b in bodies}
+        assert len(bodies) == len(by_payment) == 2  # one event per payment, delivered once
+        completed, failed = by_payment[good.payment_id], by_payment[bad.payment_id]
+        assert completed["type"] == "payment.completed" and completed["data"]["txid"] == good.txid
+        with api.stack.db.sessions() as session:
+            payment = session.get(Payment, uuid.UUID(good.payment_id))
+            assert payment is not None
+            assert completed["data"]["amount_idr_minor"] == payment.idr_amount
+            assert completed["data"]["amount_pi_minor"] == payment.pi_amount
+        assert failed["type"] == "payment.failed" and "amount" in failed["data"]["message"]
+    finally:
+        receiver_gen.close()
 
 
 def _assert_refused(api: Api, order: Order, status: str, reason_has: str) -> None:

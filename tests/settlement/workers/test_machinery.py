@@ -170,6 +170,8 @@ def test_the_task_table_names_every_settlement_step() -> None:
         "escrow.release",
         "payouts.process",
         "payments.sweep",
+        "pi.reconcile",
+        "webhooks.deliver",
     }
     app = create_celery(WorkerSettings.from_env({}))
     assert set(TASKS) <= set(app.tasks)
