@@ -26,6 +26,11 @@ def _dev_account(index: int) -> LocalAccount:
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
+def dev_private_key(index: int) -> str:
+    """The 0x-hex private key of development account ``index`` (local chains only: it is public)."""
+    return "0x" + bytes(_dev_account(index).key).hex()
+
+
 class Signer:
     """Signs transactions and EIP-712 messages with one local key."""
 

@@ -16,10 +16,12 @@ import sys
 import threading
 
 from chain.settings import PROJECT_ROOT
+from chain.signer import Signer
 from common.errors import MSCError
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
 from launcher.demo import describe, run_demo
-from launcher.stack import Stack
+from launcher.settlement_demo import describe_settlement, run_settlement_demo
+from launcher.stack import DEMO_ADMIN_SECRET, Stack
 
 
 def deploy_with_brownie(network: str) -> None:
@@ -49,11 +51,18 @@ def up(once: bool) -> int:
         print("\nDemo:")
         print(describe(run_demo(platform)))
         print(describe_carbon(run_carbon_demo(platform, PROJECT_ROOT / "var" / "documents")))
+        print("\nMerchants, through the API (Pi in, MSC in escrow, Rupiah out):")
+        settled = run_settlement_demo(
+            stack.api.url, DEMO_ADMIN_SECRET, stack.peer.url, platform, Signer.dev(0).address
+        )
+        print(describe_settlement(settled))
         block = stack.wait_indexed()
         print(f"\nIndexer: mirror of the chain up to block {block} in {stack.database_url}")
         print(f"API:       {stack.api.url}/docs  (OpenAPI at {stack.api.url}/openapi.json)")
         print(f"Metrics:   {stack.api.url}/metrics")
+        print(f"Explorer:  {stack.api.url}/explorer")
         print(f"Pi peer:   {stack.peer.url} (Horizon) and {stack.peer.platform_url} (Pi platform API)")
+        print(f"Operator:  POST {stack.api.url}/v1/api-keys with X-Admin-Secret: {DEMO_ADMIN_SECRET}")
         if once:
             return 0
         print("\nThe platform keeps running; press Ctrl-C to stop.", flush=True)

@@ -9,6 +9,7 @@ stopped in reverse by one ``ExitStack``, so a failure half-way never leaves a pr
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from api.settings import ApiSettings
 from chain.localnode import AnvilNode
 from chain.platform import Platform, load_platform
 from chain.settings import PROJECT_ROOT, ChainSettings
+from chain.signer import dev_private_key
 from common.serving import BackgroundServer
 from common.sql.migrate import upgrade
 from indexer.cli import build_pipeline
@@ -101,10 +103,36 @@ class Stack:
                 port=self.ports.pi_peer,
             )
         )
+        os.environ.update(self.worker_environment(settings))
         api_settings = ApiSettings(database_url=self.database_url, admin_secret=SecretStr(DEMO_ADMIN_SECRET))
         chain_settings = settings.model_copy(update={"rpc_url": self.node.url})
         app = create_app(api_settings, chain_settings=chain_settings)
         self.api = self._exit.enter_context(BackgroundServer(app, name="api", port=self.ports.api))
+
+    def worker_environment(self, chain: ChainSettings) -> dict[str, str]:
+        """What the API's in-process workers read: the database, the Pi peer as the Pi platform and
+        Horizon, and the issuer's development key (deployer = escrow depositor, minter, redeemer).
+
+        The escrow hold is ten minutes (the demo fast-forwards the local chain past it); production
+        keeps days.
+        """
+        assert self.node is not None and self.peer is not None
+        issuer = dev_private_key(0)
+        return {
+            "MSC_DATABASE_URL": self.database_url,
+            "MSC_RPC_URL": self.node.url,
+            "MSC_NETWORK": chain.network,
+            "MSC_PI_API_KEY": DEMO_PI_API_KEY,
+            "MSC_PI_PLATFORM_URL": self.peer.platform_url,
+            "MSC_PI_HORIZON_URL": self.peer.url.rstrip("/"),
+            "MSC_PI_NETWORK_PASSPHRASE": self.peer.state.config.network_passphrase,
+            "MSC_PI_APP_ADDRESS": self.app_keypair.public_key,
+            "MSC_SIGNER_KEY": issuer,
+            "MSC_WORKER_REDEEMER_KEY": issuer,
+            "MSC_WORKER_ESCROW_HOLD_SECONDS": "600",
+            "MSC_WORKER_SWEEP_SECONDS": "1",
+            "MSC_WORKER_STALE_SECONDS": "2",
+        }
 
     def _fresh_database(self) -> str:
         self.var_dir.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
 
 from carbon.documents import cid_for_bytes
 from chain.settings import PROJECT_ROOT
@@ -52,6 +55,48 @@ def test_mscUp_deploysAndRunsTheDemo() -> None:
         address = deployment["contracts"][name]["address"]
         assert re.search(rf"{name}\s+{address}", out)
     assert deployment["chain_id"] == 31337
+    # The merchants' part, all through the API: three onboarded, four Pi payments settled into
+    # escrow, released after the hold, and half of one merchant's MSC redeemed and burned.
+    assert "onboarded 3 merchants: Warung Pecel Bu Sri, Toko Batik Madiun, Kerajinan Bambu Pak Darto" in out
+    settled = r"customer paid \d+\.\d{7} Pi \(tx [0-9a-f]{12}…\), settled Rp [\d.]+,\d\d"
+    assert len(re.findall(settled, out)) == 4
+    redeemed = re.search(
+        r"redemption [0-9a-f-]{36}: (Rp [\d.,]+) of MSC burned \(supply -(Rp [\d.,]+)\), "
+        r"bank transfer paid",
+        out,
+    )
+    assert redeemed is not None and redeemed.group(1) == redeemed.group(2)
+    assert re.search(r"Indexer: mirror of the chain up to block \d+", out)
+
+
+def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
+    proc = subprocess.Popen(
+        [MSC, "up"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "press Ctrl-C" in line:
+                break
+        assert any("press Ctrl-C" in line for line in lines), "".join(lines)
+        with httpx.Client(base_url="http://127.0.0.1:8000", timeout=30) as api:
+            overview = api.get("/explorer")
+            assert overview.status_code == 200 and "text/html" in overview.headers["content-type"]
+            exported = api.get("/explorer/api/overview").json()
+            assert exported  # the overview's figures as JSON, read from the mirror
+            assert api.get("/openapi.json").json()["info"]["title"] == "MSC platform API"
+            assert api.get("/metrics").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # everything let go of its port
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", 8000))
 
 
 def test_mscUp_refusesWhenThePortIsTaken() -> None:
