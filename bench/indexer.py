@@ -1,17 +1,23 @@
 """Indexer benchmark (not a test): backfill speed into SQLite and PostgreSQL, against a naive baseline,
 and live-follow lag at ~1,000 events/s.
 
-Run: ``.venv/bin/python bench/indexer.py [--events 100000]``. It starts its own anvil (port 8690),
+Run: ``.venv/bin/python bench/indexer.py [--events 100000] [--port 8690]``. It starts its own anvil,
 mints through anvil's unlocked dev account with automine off (many transactions per block), then
 times each backfill in a child process (so peak RSS is the indexer's alone) and prints a table.
 The baseline is what a first attempt looks like: web3 ``get_logs`` per 100 blocks, web3 event
 decoding, ORM objects added and committed row by row; it runs on a prefix of the chain.
+
+Each backfill is reported twice: events per wall-clock second, and events per CPU second of the
+indexer process plus the PostgreSQL backends it used (read from ``/proc``; the node's CPU is not
+counted). On a machine shared with other work the wall clock mostly measures the load; the CPU
+figure is what one core does, which is how the issue states its 20,000 events/s target.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -25,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from chain.localnode import AnvilNode  # noqa: E402
 from common.sql.engine import create_engine_from_url, make_sessionmaker  # noqa: E402
@@ -93,16 +99,58 @@ def drop_schema(schema: str) -> None:
 # ------------------------------------------------------------------ child processes
 
 
+class CpuMeter:
+    """CPU seconds spent by this process (every thread) and by the PostgreSQL backends its engine opened.
+
+    The machine may be shared, so wall time alone mixes in other work; CPU time (client +
+    server, the node excluded) is what "events/s on one core" means. A backend's CPU is read from
+    ``/proc`` (the server is local) over its whole life, which is this run's.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.pids: list[int] = []
+        event.listen(engine, "connect", self._on_connect)
+        self._t0 = 0.0
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        pid = getattr(getattr(dbapi_connection, "info", None), "backend_pid", None)
+        if pid:
+            self.pids.append(int(pid))
+
+    def start(self) -> None:
+        self._t0 = self._own()
+
+    def stop(self) -> dict[str, float]:
+        """``client_cpu_s`` and ``server_cpu_s`` since :meth:`start`."""
+        return {"client_cpu_s": self._own() - self._t0, "server_cpu_s": sum(map(self._backend, self.pids))}
+
+    @staticmethod
+    def _own() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    @staticmethod
+    def _backend(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child_fast(url: str, chain: Chain) -> dict[str, Any]:
     pipeline = pipeline_for(
         url, chain, initial_span=2_000, max_span=100_000, target_logs=20_000, max_logs_per_request=200_000
     )
+    meter = CpuMeter(pipeline.engine)
+    meter.start()
     t0 = time.perf_counter()
     pipeline.run(follow=False)
     seconds = time.perf_counter() - t0
+    cpu = meter.stop()
     with pipeline.engine.connect() as conn:
         logs = conn.execute(select(func.count()).select_from(RAW_LOGS)).scalar_one()
-    return {"events": logs, "seconds": seconds}
+    return {"events": logs, "seconds": seconds, **cpu}
 
 
 def child_naive(url: str, chain: Chain, max_events: int) -> dict[str, Any]:
@@ -117,8 +165,11 @@ def child_naive(url: str, chain: Chain, max_events: int) -> dict[str, Any]:
         "0x" + Web3.keccak(text=f"{e.abi['name']}({','.join(i['type'] for i in e.abi['inputs'])})").hex(): e
         for e in msc.events
     }
-    Session = make_sessionmaker(create_engine_from_url(url))  # noqa: N806
+    engine = create_engine_from_url(url)
+    Session = make_sessionmaker(engine)  # noqa: N806
+    meter = CpuMeter(engine)
     head = w3.eth.block_number
+    meter.start()
     t0 = time.perf_counter()
     done = 0
     block = chain.deploy_block
@@ -180,7 +231,8 @@ def child_naive(url: str, chain: Chain, max_events: int) -> dict[str, Any]:
                 done += 1
             session.commit()
         block += 100
-    return {"events": done, "seconds": time.perf_counter() - t0}
+    seconds = time.perf_counter() - t0
+    return {"events": done, "seconds": seconds, **meter.stop()}
 
 
 def run_child(kind: str, url: str, chain_json: str, max_events: int = 0) -> dict[str, Any]:
@@ -267,7 +319,7 @@ def follow_lag(chain: Chain, url: str, seconds: float, per_block: int, interval:
         i += 1
         time.sleep(max(0.0, interval - (time.monotonic() - t_block)))
     rpc(chain.url, "evm_setAutomine", [True])
-    while pipeline.checkpoint().block_number < mined[-1][0]:
+    while mined[-1][0] not in seen:  # the monitor's record, not the checkpoint: no race with it
         time.sleep(0.005)
     stop.set()
     monitor_stop.set()
@@ -287,12 +339,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--naive-events", type=int, default=20_000)
+    parser.add_argument("--port", type=int, default=PORT, help="anvil port (default %(default)s)")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
         child_main(args.child[0], args.child[1], args.child[2], int(args.child[3]))
         return
-    with AnvilNode(port=PORT) as node, tempfile.TemporaryDirectory() as tmp:
+    with AnvilNode(port=args.port) as node, tempfile.TemporaryDirectory() as tmp:
         chain = deploy(node.url, Path(tmp))
         gen = generate(chain, args.events)
         print(f"generated {args.events:,} events in {gen:.1f}s; head {chain.head()}", flush=True)
@@ -326,16 +379,24 @@ def main() -> None:
             drop_schema(s)
     print()
     print(
-        f"{'backend':10} {'method':8} {'events':>9} {'seconds':>8} {'events/s':>10} "
-        f"{'peak RSS MB':>12} {'x naive':>8}"
+        f"{'backend':10} {'method':8} {'events':>9} {'seconds':>8} {'events/s':>10} {'x naive':>8} "
+        f"{'CPU s':>7} {'(db)':>6} {'ev/CPU-s':>9} {'x naive':>8} {'peak RSS MB':>12}"
     )
     rates = {(b, k): r["events"] / r["seconds"] for b, k, r in rows}
+    cpu_rates = {(b, k): r["events"] / max(r["client_cpu_s"] + r["server_cpu_s"], 1e-9) for b, k, r in rows}
     for backend, kind, r in rows:
-        ratio = rates[(backend, kind)] / rates[(backend, "naive")]
+        key = (backend, kind)
+        naive = (backend, "naive")
         print(
-            f"{backend:10} {kind:8} {r['events']:>9,} {r['seconds']:>8.2f} {rates[(backend, kind)]:>10,.0f} "
-            f"{r['peak_rss_mb']:>12.0f} {ratio:>8.1f}"
+            f"{backend:10} {kind:8} {r['events']:>9,} {r['seconds']:>8.2f} {rates[key]:>10,.0f} "
+            f"{rates[key] / rates[naive]:>8.1f} {r['client_cpu_s'] + r['server_cpu_s']:>7.2f} "
+            f"{r['server_cpu_s']:>6.2f} {cpu_rates[key]:>9,.0f} {cpu_rates[key] / cpu_rates[naive]:>8.1f} "
+            f"{r['peak_rss_mb']:>12.0f}"
         )
+    print(
+        "events/s: wall clock; ev/CPU-s: events per CPU second of the indexer process and its database"
+        f" backends (one core's worth; the machine's load average was {os.getloadavg()[0]:.1f})"
+    )
     print()
     print(
         f"live follow (PostgreSQL): {lag['events_per_s']:,.0f} events/s in blocks every "
@@ -343,9 +404,11 @@ def main() -> None:
         f"= {lag['lag_max_s'] / lag['block_interval_s']:.2f} blocks"
     )
     target = rates[("postgresql", "fast")]
+    per_core = cpu_rates[("postgresql", "fast")]
     print(
         f"target >= 20,000 events/s into PostgreSQL: {'met' if target >= 20_000 else 'MISSED'} "
-        f"({target:,.0f})"
+        f"({target:,.0f} wall clock; {per_core:,.0f} per CPU second, "
+        f"{'met' if per_core >= 20_000 else 'MISSED'} on one core)"
     )
     print(f"target live lag < 1 block: {'met' if lag['lag_max_s'] < lag['block_interval_s'] else 'MISSED'}")
 

@@ -13,6 +13,11 @@ Each step takes the next block range after the stream's checkpoint and
 4. writes blocks, raw logs, decoded events, derived rows and the new checkpoint in ONE
    transaction, the checkpoint by compare-and-set.
 
+During ``run``, steps 2-3 of the next range (fetching, checking, decoding and formatting its
+rows) run in a worker thread while step 4 of the current range waits on the database: the
+prefetched range is used only if it starts right after the checkpoint just committed and links to
+it by hash; otherwise it is dropped and fetched again. Nothing is written from the worker.
+
 So a crash loses at most the uncommitted range, a replay stores nothing twice (unique keys,
 ON CONFLICT DO NOTHING; derived rows are only touched by ranges past the checkpoint), and
 backfill hands over to follow with neither gap nor duplicate: both are this loop.
@@ -23,11 +28,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from common.errors import MSCError
 from indexer.errors import ChainChangedError, RpcError, RpcUnavailableError
 from indexer.metrics import IndexerMetrics
 from indexer.models import LogStatus
@@ -38,13 +45,19 @@ from indexer.settings import IndexerSettings
 from indexer.store import (
     BLOCKS,
     DECODED,
+    DECODED_COLUMNS,
+    RAW_COLUMNS,
     RAW_LOGS,
+    BulkRows,
     CheckpointState,
     bulk_insert_ignore,
+    copy_lines,
+    decoded_line,
     delete_above,
     has_rows_above,
     load_checkpoint,
     move_checkpoint,
+    raw_log_line,
     stored_blocks_below,
     upsert,
 )
@@ -90,8 +103,53 @@ class StepResult:
         return max(0, self.to_block - self.from_block + 1)
 
 
+@dataclass
+class Batch:
+    """One range fetched, checked and decoded, ready to commit (built by :meth:`Pipeline.prepare`).
+
+    Attributes:
+        after: The checkpoint the range follows (its block and hash).
+        first / last: The range.
+        head: The node's head when the range was fetched.
+        headers: The headers fetched for it (range ends, blocks with logs, near-head blocks).
+        blocks / raw / decoded: Rows for ``blocks``, ``raw_logs`` and ``decoded_events`` (the last
+            two as COPY text on PostgreSQL).
+        records: Decoded events for the projections, in chain order.
+        problems: Logs stored raw only.
+    """
+
+    after: CheckpointState
+    first: int
+    last: int
+    head: int
+    headers: dict[int, Header]
+    blocks: list[dict[str, Any]]
+    raw: BulkRows
+    decoded: BulkRows
+    records: list[EventRecord]
+    problems: tuple[Problem, ...]
+
+    @property
+    def logs(self) -> int:
+        """Logs in the range."""
+        return self.raw.count
+
+    def follows(self, cp: CheckpointState) -> bool:
+        """Whether this batch starts right after ``cp`` and links to it by hash."""
+        return self.after.block_number == cp.block_number and self.after.block_hash == cp.block_hash
+
+
+_STATUS_TEXT = {status: status.value for status in LogStatus}
+"""Each status's text (an enum member's ``.value`` is a descriptor call, and this runs per log)."""
+
+
 def jsonable(value: Any) -> Any:
     """A decoded value in the ``decoded_events.args`` JSON convention (ints as decimal strings)."""
+    kind = type(value)
+    if kind is str:  # the common cases first: this runs for every argument of every event
+        return value
+    if kind is int:
+        return str(value)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -129,6 +187,8 @@ class Pipeline:
             target_logs=settings.target_logs,
             max_logs=settings.max_logs_per_request,
         )
+        self._workers: ThreadPoolExecutor | None = None
+        self._next: Future[Batch] | None = None
 
     # ------------------------------------------------------------------ loop
 
@@ -152,6 +212,21 @@ class Pipeline:
             RpcError / RpcUnavailableError: backfill only; follow keeps retrying.
         """
         self.sweep()
+        self._workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-prefetch")
+        try:
+            self._loop(follow, stop_at, on_step, should_stop)
+        finally:
+            workers, self._workers = self._workers, None
+            self._drop_prefetch()
+            workers.shutdown(wait=True)
+
+    def _loop(
+        self,
+        follow: bool,
+        stop_at: int | None,
+        on_step: Callable[[StepResult], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
         while should_stop is None or not should_stop():
             try:
                 result = self.step(stop_at)
@@ -197,6 +272,8 @@ class Pipeline:
         Raises:
             ChainChangedError: the chain moved while the range was fetched; call again.
         """
+        if self._next is not None:  # the worker is done with the node before this thread uses it
+            wait([self._next])
         head = self.rpc.block_number()
         stored = self._stored_checkpoint()
         cp = stored or CheckpointState(self.registry.start_block - 1, None, 0)
@@ -210,15 +287,51 @@ class Pipeline:
         self.metrics.head_lag.set(max(0, head - cp.block_number))
         if cp.block_number >= target:
             return StepResult(cp.block_number + 1, cp.block_number, 0, head, idle=True)
-        first = cp.block_number + 1
-        last = min(target, first + self.fetcher.span - 1)
+        batch = self._take_prefetched(cp, target)
+        if batch is None:
+            first = cp.block_number + 1
+            batch = self.prepare(cp, first, min(target, first + self.fetcher.span - 1), head)
+        if self._workers is not None and batch.last < target:
+            after = CheckpointState(batch.last, batch.headers[batch.last].hash, head)
+            first = batch.last + 1
+            last = min(target, first + self.fetcher.span - 1)
+            self._next = self._workers.submit(self.prepare, after, first, last, head)
+        self._commit(stored, batch, head)
+        self.metrics.head_lag.set(max(0, head - batch.last))
+        self.metrics.checkpoint.set(batch.last)
+        return StepResult(batch.first, batch.last, batch.logs, head, problems=batch.problems)
+
+    def _take_prefetched(self, cp: CheckpointState, target: int) -> Batch | None:
+        """The prefetched batch if it continues ``cp`` within ``target``; else None (it is dropped)."""
+        future, self._next = self._next, None
+        if future is None:
+            return None
+        try:
+            batch = future.result()
+        except MSCError as exc:  # the range is fetched again in this thread, where errors count
+            log.info("prefetched range dropped: %s", exc.message)
+            return None
+        return batch if batch.follows(cp) and batch.last <= target else None
+
+    def _drop_prefetch(self) -> None:
+        future, self._next = self._next, None
+        if future is not None:
+            future.cancel()
+            try:
+                future.result()
+            except Exception:  # the batch is thrown away, and with it its failure
+                log.debug("prefetch ended with an error", exc_info=True)
+
+    def prepare(self, cp: CheckpointState, first: int, last: int, head: int) -> Batch:
+        """Fetches, checks and decodes ``[first, last]`` after checkpoint ``cp``; writes nothing.
+
+        Raises:
+            ChainChangedError: the chain moved while the range was fetched.
+        """
         logs = self.fetcher.fetch(first, last)
         headers = self._headers_for(first, last, head, cp, logs)
         self._check_consistency(first, last, cp, headers, logs)
-        problems = self._write(stored, first, last, head, headers, logs)
-        self.metrics.head_lag.set(max(0, head - last))
-        self.metrics.checkpoint.set(last)
-        return StepResult(first, last, len(logs), head, problems=problems)
+        return self._rows(cp, first, last, head, headers, logs)
 
     def _stored_checkpoint(self) -> CheckpointState | None:
         with self.engine.connect() as conn:
@@ -228,7 +341,7 @@ class Pipeline:
         self, first: int, last: int, head: int, cp: CheckpointState, logs: Sequence[dict[str, Any]]
     ) -> dict[int, Header]:
         numbers = {first, last}
-        numbers.update(int(lg["blockNumber"], 16) for lg in logs)
+        numbers.update(int(text, 16) for text in {lg["blockNumber"] for lg in logs})
         window_start = max(first, head - self.settings.reorg_window + 1)
         numbers.update(range(window_start, last + 1))
         if cp.block_hash is not None:
@@ -247,22 +360,33 @@ class Pipeline:
             parent = headers.get(number - 1)
             if parent is not None and header.parent_hash != parent.hash:
                 raise ChainChangedError(f"headers {number - 1} and {number} do not link")
-        for lg in logs:
-            number = int(lg["blockNumber"], 16)
-            if lg.get("removed") or headers[number].hash != str(lg["blockHash"]).lower():
+        # Per distinct (number, hash) pair rather than per log: a range has far fewer blocks than logs.
+        for number_text, block_hash in {(lg["blockNumber"], lg["blockHash"]) for lg in logs}:
+            number = int(number_text, 16)
+            if headers[number].hash != str(block_hash).lower():
                 raise ChainChangedError(f"a log of block {number} belongs to another fork")
+        if any(lg.get("removed") for lg in logs):
+            raise ChainChangedError("the node marked a log of the range as removed")
 
-    def _write(
+    def _rows(
         self,
-        expected: CheckpointState | None,
+        cp: CheckpointState,
         first: int,
         last: int,
         head: int,
         headers: dict[int, Header],
         logs: Sequence[dict[str, Any]],
-    ) -> tuple[Problem, ...]:
+    ) -> Batch:
+        """Decodes the logs and builds every row of the range (as COPY text on PostgreSQL).
+
+        Raises:
+            RpcError: the node sent hex text with tabs or newlines in it (PostgreSQL only).
+        """
+        copy = self.engine.dialect.name == "postgresql"
         raw_rows: list[dict[str, Any]] = []
         decoded_rows: list[dict[str, Any]] = []
+        raw_lines: list[str] = []
+        decoded_lines: list[str] = []
         records: list[EventRecord] = []
         problems: list[Problem] = []
         decode = self.registry.decode
@@ -273,41 +397,68 @@ class Pipeline:
             log_index = int(lg["logIndex"], 16)
             block_hash = lg["blockHash"].lower()
             tx_hash = lg["transactionHash"].lower()
+            tx_index = int(lg["transactionIndex"], 16)
             result = decode(address, topics, lg["data"])
-            raw_rows.append(
-                {
-                    "block_number": number,
-                    "block_hash": block_hash,
-                    "log_index": log_index,
-                    "tx_hash": tx_hash,
-                    "tx_index": int(lg["transactionIndex"], 16),
-                    "address": address,
-                    "topic0": topics[0] if len(topics) > 0 else None,
-                    "topic1": topics[1] if len(topics) > 1 else None,
-                    "topic2": topics[2] if len(topics) > 2 else None,
-                    "topic3": topics[3] if len(topics) > 3 else None,
-                    "data": lg["data"],
-                    "removed": False,
-                    "status": result.status.value,
-                    "error": result.error,
-                }
-            )
+            slots: Any = (*topics, None, None, None, None)[:4]
+            status = _STATUS_TEXT[result.status]
+            if copy:
+                raw_lines.append(
+                    raw_log_line(
+                        number,
+                        block_hash,
+                        log_index,
+                        tx_hash,
+                        tx_index,
+                        address,
+                        slots,
+                        lg["data"],
+                        status,
+                        result.error,
+                    )
+                )
+            else:
+                raw_rows.append(
+                    {
+                        "block_number": number,
+                        "block_hash": block_hash,
+                        "log_index": log_index,
+                        "tx_hash": tx_hash,
+                        "tx_index": tx_index,
+                        "address": address,
+                        "topic0": slots[0],
+                        "topic1": slots[1],
+                        "topic2": slots[2],
+                        "topic3": slots[3],
+                        "data": lg["data"],
+                        "removed": False,
+                        "status": status,
+                        "error": result.error,
+                    }
+                )
             decoded = result.decoded
             if decoded is None:
                 problems.append(Problem(number, log_index, address, result.status, result.error or ""))
                 continue
-            decoded_rows.append(
-                {
-                    "block_number": number,
-                    "block_hash": block_hash,
-                    "log_index": log_index,
-                    "tx_hash": tx_hash,
-                    "address": address,
-                    "contract": decoded.contract,
-                    "event": decoded.event,
-                    "args": {k: jsonable(v) for k, v in decoded.args.items()},
-                }
-            )
+            args = {k: jsonable(v) for k, v in decoded.args.items()}
+            if copy:
+                decoded_lines.append(
+                    decoded_line(
+                        number, block_hash, log_index, tx_hash, address, decoded.contract, decoded.event, args
+                    )
+                )
+            else:
+                decoded_rows.append(
+                    {
+                        "block_number": number,
+                        "block_hash": block_hash,
+                        "log_index": log_index,
+                        "tx_hash": tx_hash,
+                        "address": address,
+                        "contract": decoded.contract,
+                        "event": decoded.event,
+                        "args": args,
+                    }
+                )
             records.append(
                 EventRecord(
                     number,
@@ -325,13 +476,29 @@ class Pipeline:
             for h in sorted(headers.values(), key=lambda h: h.number)
             if h.number >= first
         ]
-        new = CheckpointState(last, headers[last].hash, head)
+        if copy:
+            raw_text = copy_lines(raw_lines, len(RAW_COLUMNS))
+            decoded_text = copy_lines(decoded_lines, len(DECODED_COLUMNS))
+            if raw_text is None or decoded_text is None:
+                raise RpcError(
+                    "eth_getLogs", 0, f"blocks {first}-{last}: a log's hex text holds tabs or newlines"
+                )
+            raw = BulkRows.of_copy(RAW_LOGS, RAW_COLUMNS, raw_text, len(raw_lines))
+            events = BulkRows.of_copy(DECODED, DECODED_COLUMNS, decoded_text, len(decoded_lines))
+        else:
+            raw, events = BulkRows(RAW_LOGS, raw_rows), BulkRows(DECODED, decoded_rows)
+        return Batch(cp, first, last, head, headers, block_rows, raw, events, records, tuple(problems))
+
+    def _commit(self, expected: CheckpointState | None, batch: Batch, head: int) -> None:
+        """Writes the batch and moves the checkpoint in one transaction; reports its problems."""
+        new = CheckpointState(batch.last, batch.headers[batch.last].hash, head)
         with self.engine.begin() as conn:
-            upsert(conn, BLOCKS, block_rows, ("number",))
-            bulk_insert_ignore(conn, RAW_LOGS, raw_rows)
-            bulk_insert_ignore(conn, DECODED, decoded_rows)
-            self.projections.apply(conn, records)
+            upsert(conn, BLOCKS, batch.blocks, ("number",))
+            bulk_insert_ignore(conn, RAW_LOGS, batch.raw)
+            bulk_insert_ignore(conn, DECODED, batch.decoded)
+            self.projections.apply(conn, batch.records)
             move_checkpoint(conn, self.stream, expected, new)
+        problems, records = batch.problems, batch.records
         for problem in problems:
             self.metrics.error(problem.status.value)
             log.warning(
@@ -345,7 +512,6 @@ class Pipeline:
         self.metrics.events.labels(status="decoded").inc(len(records))
         if problems:
             self.metrics.events.labels(status="raw_only").inc(len(problems))
-        return tuple(problems)
 
     # ------------------------------------------------------------------ reorgs
 

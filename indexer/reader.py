@@ -3,8 +3,9 @@
 The mirror follows the head, so its newest blocks may still be reorged away. A reader that must
 not show such data (reconciliation, payouts) asks for a depth; the answer is bounded by the
 stream's checkpoint and by the node head the indexer last saw minus that depth. Escrow payments,
-staking locks and carbon vintages are answered as of that block too (derived rows with the newer
-events undone); carbon certificates never change, so they are filtered by their block.
+staking locks, carbon vintages and market orders are answered as of that block too (derived rows
+with the newer events undone); carbon certificates, market trades and the market's terms never
+change once written, so they are filtered by their block.
 """
 
 from __future__ import annotations
@@ -12,9 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, or_, select
 
 from indexer.carbon_state import RETIREMENTS, VINTAGE_EVENTS, VINTAGES, revert_vintage, vintage_key
+from indexer.market_state import (
+    ALLOWLIST,
+    NONCES,
+    ORDER_EVENTS,
+    ORDERS,
+    TERMS,
+    TRADES,
+    latest_terms,
+    nonce_key,
+    revert_nonce,
+    revert_order,
+)
 from indexer.platform_state import (
     LOCK_EVENTS,
     LOCKS,
@@ -284,3 +297,161 @@ def beneficiary_retirements(
     return _confirmed_certificates(
         conn, confirmations, stream, carbon, RETIREMENTS.c.beneficiary == beneficiary.lower()
     )
+
+
+# ---------------------------------------------------------------------- carbon market
+
+
+def _trades(
+    conn: Connection, confirmations: int, stream: str, market: str | None, limit: int | None, *where: Any
+) -> list[dict[str, Any]]:
+    block = confirmed_block(conn, confirmations, stream)
+    if block is None:
+        return []
+    query = select(TRADES).where(TRADES.c.block_number <= block, *where)
+    if market is not None:
+        query = query.where(TRADES.c.market == market.lower())
+    query = query.order_by(TRADES.c.block_number, TRADES.c.log_index, TRADES.c.market)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def token_trades(
+    conn: Connection,
+    token_id: int,
+    confirmations: int,
+    stream: str = "default",
+    market: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The fills of carbon credit ``token_id`` up to the confirmed block, oldest first (block, log index).
+
+    Args:
+        market: The market's address, when several markets are followed.
+        limit: At most this many (the oldest).
+    """
+    return _trades(conn, confirmations, stream, market, limit, TRADES.c.token_id == int(token_id))
+
+
+def account_trades(
+    conn: Connection,
+    account: str,
+    confirmations: int,
+    stream: str = "default",
+    market: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The fills ``account`` bought or sold in up to the confirmed block, oldest first."""
+    who = account.lower()
+    return _trades(
+        conn, confirmations, stream, market, limit, or_(TRADES.c.buyer == who, TRADES.c.seller == who)
+    )
+
+
+def market_order(
+    conn: Connection,
+    order_hash: str,
+    confirmations: int,
+    stream: str = "default",
+    contract: str = "CarbonMarket",
+    market: str | None = None,
+) -> dict[str, Any] | None:
+    """Order ``order_hash`` (``0x`` EIP-712 hash) as of the confirmed block: filled tonnes, fills,
+    cancellations; None when it had neither filled nor been cancelled by then.
+
+    Args:
+        contract: The market's name in the deployment file (for its unconfirmed events).
+        market: Its address, when several markets are followed.
+    """
+    block = confirmed_block(conn, confirmations, stream)
+    state = load_checkpoint(conn, stream)
+    if block is None or state is None:
+        return None
+    wanted = order_hash.lower()
+    query = select(ORDERS).where(ORDERS.c.order_hash == wanted)
+    if market is not None:
+        query = query.where(ORDERS.c.market == market.lower())
+    rows: dict[Key, Row | None] = {(r.market, r.order_hash): dict(r._mapping) for r in conn.execute(query)}
+    if block < state.block_number:
+        for e in reversed(_unconfirmed(conn, contract, ORDER_EVENTS, block, market)):
+            names = [str(e.args[k]).lower() for k in ("buyHash", "sellHash", "orderHash") if k in e.args]
+            key = (e.address, wanted)
+            if wanted in names and key in rows:
+                rows[key] = revert_order(rows[key], e, wanted)
+    live = sorted((r for r in rows.values() if r is not None), key=lambda r: r["market"])
+    return live[0] if live else None
+
+
+def market_terms(
+    conn: Connection, market: str, confirmations: int, stream: str = "default"
+) -> dict[str, Any] | None:
+    """Fee (bps), fee recipient and size limit (tonnes) of ``market`` at the confirmed block.
+
+    None before the first confirmed block; a value never set by then is None.
+    """
+    block = confirmed_block(conn, confirmations, stream)
+    if block is None:
+        return None
+    query = (
+        select(TERMS)
+        .where(TERMS.c.market == market.lower(), TERMS.c.block_number <= block)
+        .order_by(TERMS.c.block_number, TERMS.c.log_index)
+    )
+    return latest_terms(list(conn.execute(query)))
+
+
+def market_allowlisted(
+    conn: Connection, market: str, account: str, confirmations: int, stream: str = "default"
+) -> bool:
+    """Whether ``account`` is on ``market``'s allowlist at the confirmed block."""
+    block = confirmed_block(conn, confirmations, stream)
+    if block is None:
+        return False
+    query = (
+        select(ALLOWLIST.c.allowed)
+        .where(
+            ALLOWLIST.c.market == market.lower(),
+            ALLOWLIST.c.account == account.lower(),
+            ALLOWLIST.c.block_number <= block,
+        )
+        .order_by(ALLOWLIST.c.block_number.desc(), ALLOWLIST.c.log_index.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).first()
+    return bool(row[0]) if row is not None else False
+
+
+def market_nonce(
+    conn: Connection,
+    market: str,
+    trader: str,
+    confirmations: int,
+    stream: str = "default",
+    contract: str = "CarbonMarket",
+) -> int:
+    """``trader``'s order nonce on ``market`` at the confirmed block (0: never bumped).
+
+    Orders signed with an older nonce can no longer fill.
+    """
+    block = confirmed_block(conn, confirmations, stream)
+    state = load_checkpoint(conn, stream)
+    if block is None or state is None:
+        return 0
+    key = (market.lower(), trader.lower())
+    query = select(NONCES).where(NONCES.c.market == key[0], NONCES.c.trader == key[1])
+    rows: dict[Key, Row | None] = {key: None}
+    rows.update(((r.market, r.trader), dict(r._mapping)) for r in conn.execute(query))
+    if block < state.block_number:
+        events = _unconfirmed(conn, contract, ("NonceIncremented",), block, key[0])
+        rows = _as_of(
+            conn,
+            NONCES,
+            rows,
+            [e for e in events if nonce_key(e) == key],
+            nonce_key,
+            revert_nonce,
+            all_touched=False,
+        )
+    row = rows[key]
+    return 0 if row is None else int(row["nonce"])

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import eth_abi
 from eth_utils import event_abi_to_log_topic
@@ -46,17 +46,18 @@ class ContractSpec:
     start_block: int
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """A decoded log: contract and event names and the arguments by name (Python values)."""
+class Decoded(NamedTuple):
+    """A decoded log: contract and event names and the arguments by name (Python values).
+
+    (Named tuples, not dataclasses: one of each is built per log, and tuples build fastest.)
+    """
 
     contract: str
     event: str
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class DecodeResult:
+class DecodeResult(NamedTuple):
     """What the registry made of one log: a status, the decoded event if any, the error if not."""
 
     status: LogStatus
@@ -76,13 +77,18 @@ def _word_decoder(abi_type: str) -> WordDecoder | None:
     if match.group(3):
         return _fixed_bytes_word(int(match.group(3)))
     bits = int(match.group(2) or 256)
-    return _int_word(bits) if abi_type.startswith("int") else _uint_word(bits)
+    if abi_type.startswith("int"):
+        return _int_word(bits)
+    return _uint256_word if bits == 256 else _uint_word(bits)
+
+
+_ADDRESS_PADDING = "0" * 24
 
 
 def _address_word(word: str) -> str:
-    if word[:24].strip("0"):
+    if not word.startswith(_ADDRESS_PADDING):
         raise DecodeError("address word has non-zero padding")
-    return "0x" + word[24:]
+    return "0x" + word[24:].lower()
 
 
 def _bool_word(word: str) -> bool:
@@ -90,6 +96,11 @@ def _bool_word(word: str) -> bool:
     if value > 1:
         raise DecodeError("bool word is neither 0 nor 1")
     return value == 1
+
+
+def _uint256_word(word: str) -> int:
+    """64 hex digits always fit a uint256: no range check needed."""
+    return int(word, 16)
 
 
 def _uint_word(bits: int) -> WordDecoder:
@@ -122,14 +133,14 @@ def _fixed_bytes_word(size: int) -> WordDecoder:
     def decode(word: str) -> str:
         if word[2 * size :].strip("0"):
             raise DecodeError(f"bytes{size} word has non-zero padding")
-        return "0x" + word[: 2 * size]
+        return "0x" + word[: 2 * size].lower()
 
     return decode
 
 
 def _hash_word(word: str) -> str:
     """Indexed dynamic values are stored by the EVM as their keccak hash."""
-    return "0x" + word
+    return "0x" + word.lower()
 
 
 def _normalise(value: Any) -> Any:
@@ -167,6 +178,18 @@ class EventDecoder:
             [d for d in decoders if d is not None] if all(d is not None for d in decoders) else None
         )
         self._topic_count = 1 + len(self._indexed)
+        # Where each value sits, precomputed: (name, decoder, topic index) and (name, decoder,
+        # offset in the 0x-prefixed data text); the data text of a static event has one length.
+        self._topic_slots = [(name, dec, i + 1) for i, (name, dec) in enumerate(self._indexed)]
+        self._data_slots = (
+            [
+                (name, dec, 2 + 64 * i)
+                for i, (name, dec) in enumerate(zip(self._data_names, self._static, strict=True))
+            ]
+            if self._static is not None
+            else []
+        )
+        self._data_length = 2 + 64 * len(self._data_slots)
 
     def decode(self, topics: Sequence[str], data: str) -> Decoded:
         """Decodes one log's topics and data (``0x`` hex text, as the node sends them).
@@ -177,22 +200,21 @@ class EventDecoder:
         if len(topics) != self._topic_count:
             raise DecodeError(f"{self.event} has {self._topic_count} topics, the log has {len(topics)}")
         args: dict[str, Any] = {}
-        for (name, decode), topic in zip(self._indexed, topics[1:], strict=True):
-            word = topic[2:].lower()
-            if len(word) != 64:
+        for name, decode, i in self._topic_slots:
+            topic = topics[i]
+            if len(topic) != 66:
                 raise DecodeError(f"topic of {name} is not 32 bytes")
-            args[name] = decode(word)
-        body = data[2:].lower()
+            args[name] = decode(topic[2:])
         if self._static is not None:
-            if len(body) != 64 * len(self._static):
+            if len(data) != self._data_length:
                 raise DecodeError(
-                    f"{self.event} data is {len(body) // 2} bytes, expected {32 * len(self._static)}"
+                    f"{self.event} data is {(len(data) - 2) // 2} bytes, expected {32 * len(self._static)}"
                 )
-            for i, (name, decode) in enumerate(zip(self._data_names, self._static, strict=True)):
-                args[name] = decode(body[64 * i : 64 * i + 64])
+            for name, decode, start in self._data_slots:
+                args[name] = decode(data[start : start + 64])
         else:
             try:
-                values = eth_abi.decode(self._data_types, bytes.fromhex(body))
+                values = eth_abi.decode(self._data_types, bytes.fromhex(data[2:]))
             except Exception as exc:  # eth_abi raises several unrelated types for bad input
                 raise DecodeError(f"{self.event} data does not decode: {exc}") from exc
             for name, value in zip(self._data_names, values, strict=True):

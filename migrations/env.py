@@ -17,12 +17,19 @@ from common.sql.settings import DatabaseSettings
 
 MODEL_MODULES = (
     "indexer.models",
+    "indexer.market_models",
     "settlement.quotes.models",
     "settlement.ledger.models",
     "settlement.payments.models",
     "settlement.payouts.models",
+    "settlement.minting.models",
+    "settlement.redemption.models",
+    "settlement.flow.models",
     "api.models",
     "carbon.registry.models",
+    "settlement.webhooks.models",
+    "audit.store.models",
+    "market.models",
 )
 
 for module in MODEL_MODULES:
