@@ -59,11 +59,15 @@ class Stack:
         var_dir: Working files (the SQLite database, documents); the database is recreated on each
             start because the local chain starts from genesis each time.
         deploy: Deploys the contracts onto the running node (``msc up`` uses Brownie).
+        given_database_url: Use (and migrate) this database instead of a fresh SQLite file.
+        index: Run the indexer (the benchmark measures settlement without it).
     """
 
     var_dir: Path = PROJECT_ROOT / "var"
     ports: StackPorts = field(default_factory=StackPorts)
     deploy: Callable[[str], None] | None = None
+    given_database_url: str = ""
+    index: bool = True
     node: AnvilNode | None = None
     platform: Platform | None = None
     database_url: str = ""
@@ -95,8 +99,9 @@ class Stack:
         if self.deploy is not None:
             self.deploy(settings.network)
         self.platform = load_platform(settings.model_copy(update={"rpc_url": self.node.url}))
-        self.database_url = self._fresh_database()
-        self._start_indexer(settings)
+        self.database_url = self._database()
+        if self.index:
+            self._start_indexer(settings)
         self.peer = self._exit.enter_context(
             PeerServer(
                 PeerConfig(api_key=DEMO_PI_API_KEY, app_secret=self.app_keypair.secret),
@@ -134,7 +139,10 @@ class Stack:
             "MSC_WORKER_STALE_SECONDS": "2",
         }
 
-    def _fresh_database(self) -> str:
+    def _database(self) -> str:
+        if self.given_database_url:
+            upgrade(self.given_database_url)
+            return self.given_database_url
         self.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.var_dir / "msc.sqlite3"
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):

@@ -16,8 +16,8 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
-from common.sql.types import Uint256
 from common.sql.helpers import UtcDateTime
+from common.sql.types import Uint256
 
 
 class Asset(StrEnum):

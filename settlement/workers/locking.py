@@ -48,23 +48,27 @@ class StepLocks:
         self._guard = threading.Lock()
 
     @contextmanager
-    def hold(self, step: str, key: str) -> Iterator[None]:
+    def hold(self, step: str, key: str, wait_seconds: float | None = None) -> Iterator[None]:
         """Holds the lock of ``step`` on ``key`` for the block.
 
+        Args:
+            wait_seconds: How long to wait for it (default: the locks' ``wait_seconds``; 0: one try).
+
         Raises:
-            StepBusyError: another run held it for longer than ``wait_seconds``.
+            StepBusyError: another run held it for longer than the wait.
         """
         name = f"{step}:{key}"
+        wait = self.wait_seconds if wait_seconds is None else wait_seconds
         if self.engine.dialect.name == "postgresql":
-            with self._advisory(name, step, key):
+            with self._advisory(name, step, key, wait):
                 yield
         else:
-            with self._thread_lock(name, step, key):
+            with self._thread_lock(name, step, key, wait):
                 yield
 
     @contextmanager
-    def _advisory(self, name: str, step: str, key: str) -> Iterator[None]:
-        deadline = time.monotonic() + self.wait_seconds
+    def _advisory(self, name: str, step: str, key: str, wait: float) -> Iterator[None]:
+        deadline = time.monotonic() + wait
         with self.engine.connect() as connection:
             # Autocommit: a session-level advisory lock outlives transactions, and no transaction
             # stays open (and holds a snapshot) while the step runs.
@@ -79,10 +83,10 @@ class StepLocks:
                 connection.execute(text(f"SELECT pg_advisory_unlock({_KEY})"), {"name": name})
 
     @contextmanager
-    def _thread_lock(self, name: str, step: str, key: str) -> Iterator[None]:
+    def _thread_lock(self, name: str, step: str, key: str, wait: float) -> Iterator[None]:
         with self._guard:
             lock = self._local.setdefault(name, threading.Lock())
-        if not lock.acquire(timeout=self.wait_seconds):
+        if not (lock.acquire(timeout=wait) if wait > 0 else lock.acquire(blocking=False)):
             raise StepBusyError(step, key)
         try:
             yield

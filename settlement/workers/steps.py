@@ -19,6 +19,7 @@ from settlement.ledger.sql import utcnow
 from settlement.payments.models import Payment, PaymentStatus
 from settlement.payouts.models import Payout, PayoutStatus
 from settlement.workers.context import WorkerContext
+from settlement.workers.retry import StepBusyError
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +122,40 @@ def deliver_webhooks(ctx: WorkerContext) -> StepResult:
 
 
 def mint_pending(ctx: WorkerContext) -> StepResult:
-    """Mints every ``pending_stellar`` payment into the escrow (one minter at a time)."""
+    """Mints every ``pending_stellar`` payment into the escrow, one minter at a time.
+
+    Each verified payment asks for a mint, so many asks arrive while one mint is in flight. Only
+    one run holds the mint lock; the others return at once (never parking a worker on the lock),
+    and the holder keeps minting until nothing is pending, so what arrives during a batch joins
+    the next one — batching follows the load by itself. After letting go, the holder looks once
+    more: a payment whose ask was turned away just before the release is minted then (or by the
+    run that took the lock over).
+    """
     minter = ctx.require("minter")
-    # One minter at a time: the batch and its nonce are the minter's; a second run waits and
-    # then finds nothing left (or the payments that arrived meanwhile).
-    with ctx.locks.hold("escrow", "mint"):
-        report = minter.run_once(max_batch=ctx.mint_batch)
-    return StepResult(f"minted: {report}")
+    reports: list[str] = []
+    while True:
+        try:
+            with ctx.locks.hold("escrow", "mint", wait_seconds=0):
+                while True:
+                    report = minter.run_once(max_batch=ctx.mint_batch)
+                    reports.append(str(report))
+                    progressed = report.completed + report.failed > 0
+                    if not progressed or not _mint_pending_exists(ctx):
+                        break
+        except StepBusyError:
+            return StepResult(
+                "skipped: a running mint takes what is pending" if not reports else f"minted: {reports}"
+            )
+        if not progressed or not _mint_pending_exists(ctx):
+            return StepResult(f"minted: {reports}")
+
+
+def _mint_pending_exists(ctx: WorkerContext) -> bool:
+    with ctx.sessions() as session:
+        waiting = session.scalar(
+            select(Payment.id).where(Payment.status == str(PaymentStatus.PENDING_STELLAR)).limit(1)
+        )
+    return waiting is not None
 
 
 def release_due(ctx: WorkerContext) -> StepResult:
