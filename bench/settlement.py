@@ -21,6 +21,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -130,32 +131,34 @@ def _onboard(api: httpx.Client) -> str:
     return str(made.json()["api_key"])
 
 
+_clients = threading.local()
+
+
 def _one_settlement(api_url: str, peer_url: str, key: str, latencies: list[float]) -> None:
-    """What one merchant server and its customer do for one payment (until the callback is in)."""
+    """What one merchant server and its customer do for one payment (until the callback is in).
+
+    Each load-generator thread keeps its connections, as a merchant's server keeps a pool.
+    """
     auth = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=api_url, timeout=60.0) as api:
-        pioneers = PeerControl(peer_url)
-        try:
-            quote = api.post("/v1/quotes", json={"sell_amount": 3 * PI}, headers=auth).json()
-            user = pioneers.create_user(10 * PI)
-            pi_id = pioneers.create_u2a_payment(user.uid, Decimal(3), "bench", {})
-            t0 = time.perf_counter()
-            created = api.post(
-                "/v1/payments", json={"quote_id": quote["id"], "pi_payment_id": pi_id}, headers=auth
-            )
-            latencies.append((time.perf_counter() - t0) * 1000)
-            assert created.status_code == 202, created.text
-            payment_id = created.json()["id"]
-            while (
-                api.get(f"/v1/payments/{payment_id}", headers=auth).json()["status"]
-                != "pending_user_transfer_start"
-            ):
-                time.sleep(0.05)
-            txid = pioneers.wallet_pay(pi_id)
-            done = api.post(f"/v1/pi/payments/{pi_id}/complete", json={"txid": txid}, headers=auth)
-            assert done.status_code == 202, done.text
-        finally:
-            pioneers.close()
+    if getattr(_clients, "api", None) is None:
+        _clients.api = httpx.Client(base_url=api_url, timeout=60.0)
+        _clients.pioneers = PeerControl(peer_url)
+    api, pioneers = _clients.api, _clients.pioneers
+    quote = api.post("/v1/quotes", json={"sell_amount": 3 * PI}, headers=auth).json()
+    user = pioneers.create_user(10 * PI)
+    pi_id = pioneers.create_u2a_payment(user.uid, Decimal(3), "bench", {})
+    t0 = time.perf_counter()
+    created = api.post("/v1/payments", json={"quote_id": quote["id"], "pi_payment_id": pi_id}, headers=auth)
+    latencies.append((time.perf_counter() - t0) * 1000)
+    assert created.status_code == 202, created.text
+    payment_id = created.json()["id"]
+    while (
+        api.get(f"/v1/payments/{payment_id}", headers=auth).json()["status"] != "pending_user_transfer_start"
+    ):
+        time.sleep(0.05)
+    txid = pioneers.wallet_pay(pi_id)
+    done = api.post(f"/v1/pi/payments/{pi_id}/complete", json={"txid": txid}, headers=auth)
+    assert done.status_code == 202, done.text
 
 
 def measure(label: str, payments: int, database: str, mint_batch: int) -> Run:

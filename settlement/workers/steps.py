@@ -109,8 +109,13 @@ def reconcile_pi(ctx: WorkerContext) -> StepResult:
     The payments it moves to ``pending_stellar`` need a mint, so one is asked for.
     """
     reconciler = ctx.require("reconciler")
-    with ctx.locks.hold("pi", "reconcile"):  # one reader of the stream cursor at a time
-        report = reconciler.run_once()
+    try:
+        # One reader of the stream cursor at a time; a periodic ask that finds one running is
+        # redundant, so it returns instead of parking a worker thread on the lock.
+        with ctx.locks.hold("pi", "reconcile", wait_seconds=0):
+            report = reconciler.run_once()
+    except StepBusyError:
+        return StepResult("skipped: a reconcile is running")
     follow = (FollowUp(MINT),) if getattr(report, "finished", None) and ctx.minter is not None else ()
     return StepResult(f"reconciled: {report}", follow)
 
@@ -161,8 +166,11 @@ def _mint_pending_exists(ctx: WorkerContext) -> bool:
 def release_due(ctx: WorkerContext) -> StepResult:
     """Releases the escrows whose hold period is over."""
     releaser = ctx.require("releaser")
-    with ctx.locks.hold("escrow", "release"):
-        released = releaser.run_once()
+    try:
+        with ctx.locks.hold("escrow", "release", wait_seconds=0):  # a running release covers this ask
+            released = releaser.run_once()
+    except StepBusyError:
+        return StepResult("skipped: a release is running")
     return StepResult(f"released {released}")
 
 
