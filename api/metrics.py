@@ -10,7 +10,14 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "<unmatched>"
@@ -83,6 +90,8 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """The Prometheus text exposition of this app's metrics."""
+    """The Prometheus text exposition of this app's metrics, and of the process's (the settlement
+    tasks the in-process runner ran, the Python runtime)."""
     registry: CollectorRegistry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -23,8 +23,9 @@ import os
 import threading
 
 from celery import Celery, Task
+from celery.signals import worker_init
 
-from settlement.workers import tasks
+from settlement.workers import metrics, tasks
 from settlement.workers.context import WorkerContext, load_factory
 from settlement.workers.queue import CeleryQueue
 from settlement.workers.retry import RetryPolicy
@@ -124,5 +125,13 @@ def _default_app() -> Celery:
 
 
 app = _default_app()
+
+
+@worker_init.connect(weak=False)
+def _serve_metrics(**_: object) -> None:
+    """A worker's main process serves the settlement metrics when a port is configured."""
+    port = WorkerSettings.from_env().worker_metrics_port
+    if port:
+        metrics.serve(port)
 
 __all__ = ["app", "create_celery"]

@@ -31,6 +31,8 @@ class WorkerSettings(EnvSettings):
             :class:`~settlement.workers.context.WorkerContext` from the environment.
         worker_escrow_hold_seconds: How long minted payments are held in the escrow.
         worker_mint_batch: Most payments one mint task deposits.
+        worker_metrics_port: A Celery worker serves its Prometheus metrics here (None: off; see
+            :mod:`settlement.workers.metrics` for the prefork pool).
         worker_redeemer_key: Hex key of the redeemer (an MSC minter that receives and burns
             redeemed MSC; keep it apart from the escrow depositor); payouts are processed only
             when it is set.
@@ -51,6 +53,7 @@ class WorkerSettings(EnvSettings):
     worker_context_factory: str = "settlement.workers.assembly:build_context"
     worker_escrow_hold_seconds: int = Field(default=3 * 24 * 3600, ge=0)
     worker_mint_batch: int = Field(default=500, ge=1, le=500)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_redeemer_key: SecretStr | None = None
 
     def retry_policy(self) -> RetryPolicy:

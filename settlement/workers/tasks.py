@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from settlement.workers import steps
+from settlement.workers import metrics, steps
 from settlement.workers.context import WorkerContext
 from settlement.workers.steps import StepResult
 
@@ -29,9 +30,16 @@ TASKS: Mapping[str, Step] = MappingProxyType(
 def run(
     ctx: WorkerContext, name: str, args: tuple[str, ...], tasks: Mapping[str, Step] = TASKS
 ) -> StepResult:
-    """Runs task ``name`` once with ``args`` (no retry here; the caller's runner retries).
+    """Runs task ``name`` once with ``args`` (no retry here; the caller's runner retries), and
+    counts it in the process's metrics.
 
     Raises:
         KeyError: no task has this name.
     """
-    return tasks[name](ctx, *args)
+    started, outcome = time.perf_counter(), "error"
+    try:
+        result = tasks[name](ctx, *args)
+        outcome = "skipped" if result.outcome.startswith("skipped") else "ok"
+        return result
+    finally:
+        metrics.observe(name, time.perf_counter() - started, outcome)

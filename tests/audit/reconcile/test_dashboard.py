@@ -15,6 +15,7 @@ from api.metrics import ApiMetrics
 from audit.reconcile.metrics import AuditMetrics
 from chain.settings import PROJECT_ROOT
 from indexer.metrics import IndexerMetrics
+from settlement.workers import metrics as worker_metrics
 
 DASHBOARD = PROJECT_ROOT / "ops" / "grafana" / "msc-dashboard.json"
 PROMETHEUS = PROJECT_ROOT / "ops" / "prometheus.yml"
@@ -106,7 +107,8 @@ def test_every_metric_the_dashboard_queries_is_registered_in_the_code() -> None:
     used = {name for expr in dashboard_exprs(dashboard) for name in METRIC_TOKEN.findall(expr)}
     declared = declared_metrics()
     live = set().union(
-        *(registered_metrics(m.registry) for m in (AuditMetrics(), IndexerMetrics(), ApiMetrics()))
+        *(registered_metrics(m.registry) for m in (AuditMetrics(), IndexerMetrics(), ApiMetrics())),
+        registered_metrics(worker_metrics.REGISTRY),  # the settlement tasks' (process) registry
     )
     assert len(used) >= 10
     assert used - declared == set(), "dashboard metrics not declared in the source"
@@ -123,7 +125,7 @@ def test_declared_metrics_are_found_by_the_source_scan() -> None:
 def test_the_prometheus_config_scrapes_every_process_with_metrics() -> None:
     config = yaml.safe_load(Path(PROMETHEUS).read_text(encoding="utf-8"))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"msc-api", "msc-indexer", "msc-audit"}
+    assert set(jobs) == {"msc-api", "msc-indexer", "msc-audit", "msc-workers"}
     for job in jobs.values():
         (static,) = job["static_configs"]
         assert all(re.fullmatch(r"[\w.-]+:\d+", target) for target in static["targets"])

@@ -16,9 +16,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
+from common.serving import free_port
 from settlement.workers.celery_app import create_celery
 from settlement.workers.queue import CeleryQueue
 from settlement.workers.settings import WorkerSettings
@@ -93,7 +96,15 @@ def test_two_workers_competing_for_one_queue_settle_each_payment_once(
 ) -> None:
     broker, queue = f"{SHARED_REDIS}/1", f"h1c-compete-{time.monotonic_ns()}"
     env = stack.worker_env(broker, queue)
-    workers += [start_worker(n, env, tmp_path, wait=False) for n in ("w1", "w2")]
+    metrics_port, metrics_dir = free_port(), tmp_path / "w1-metrics"
+    metrics_dir.mkdir()
+    w1_env = {
+        **env,
+        "MSC_WORKER_METRICS_PORT": str(metrics_port),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    workers += [start_worker("w1", w1_env, tmp_path, wait=False)]
+    workers += [start_worker("w2", env, tmp_path, wait=False)]
     for worker in workers:
         wait_for(f"{worker.name} ready", worker.ready, 60, lambda w=worker: w.log.read_text()[-2000:])  # type: ignore[misc]
     tasks = celery_queue(broker, queue)
@@ -115,6 +126,16 @@ def test_two_workers_competing_for_one_queue_settle_each_payment_once(
     # Both workers did settlement work: they really competed for the queue.
     for worker in workers:
         assert "succeeded" in worker.log.read_text(), worker.log.read_text()[-2000:]
+    # w1's main process serves what its pool's children ran (prometheus multiprocess mode).
+    exposition = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    ran = {
+        (s.labels["task"], s.labels["outcome"]): s.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "msc_worker_tasks"
+        for s in family.samples
+        if s.name == "msc_worker_tasks_total"
+    }
+    assert sum(v for (_task, outcome), v in ran.items() if outcome == "ok") > 0, exposition[-2000:]
 
 
 def test_a_worker_killed_between_mint_and_bookkeeping_loses_and_doubles_nothing(
