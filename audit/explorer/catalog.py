@@ -185,6 +185,17 @@ RETIREMENT_COLUMNS = (
     Column("block", "Block", Kind.BLOCK, sortable=True),
     Column("tx", "Transaction", Kind.TX),
 )
+TRADE_COLUMNS = (
+    Column("block", "Block", Kind.BLOCK, sortable=True),
+    Column("tx", "Transaction", Kind.TX),
+    Column("token_id", "Vintage", Kind.TOKEN),
+    Column("buyer", "Buyer", Kind.ADDRESS),
+    Column("seller", "Seller", Kind.ADDRESS),
+    Column("tonnes", "Credits", Kind.TONNES, sortable=True),
+    Column("price", "Price per tonne", Kind.IDR, sortable=True),
+    Column("notional", "Paid", Kind.IDR),
+    Column("fee", "Fee", Kind.IDR),
+)
 PROJECT_COLUMNS = (
     Column("project_key", "Project key", Kind.INT, sortable=True),
     Column("registry_id", "Registry id", sortable=True),
@@ -328,6 +339,18 @@ def _retirements(conn: Connection, at: AsOf, filters: Mapping[str, str], req: Pa
     )
 
 
+def _trades(conn: Connection, at: AsOf, filters: Mapping[str, str], req: PageRequest) -> Page:
+    token_id, address = int_filter(filters, "token_id"), address_filter(filters)
+    query = queries.trades_query(at, token_id=token_id, address=address)
+    cols = query.selected_columns
+    order = {
+        "block": [cols.block, cols.log_index],
+        "tonnes": [cols.tonnes, cols.block, cols.log_index],
+        "price": [cols.price, cols.block, cols.log_index],
+    }
+    return page_of_select(conn, query, TRADE_COLUMNS, req, order, "block")
+
+
 def _projects(conn: Connection, at: AsOf, filters: Mapping[str, str], req: PageRequest) -> Page:
     return page_of_rows(queries.projects(conn, at), PROJECT_COLUMNS, req, "project_key")
 
@@ -389,6 +412,7 @@ TABLES: dict[str, TableDef] = {
         TableDef("payments", "Escrow payments", PAYMENT_COLUMNS, _payments, ("address",)),
         TableDef("holdings", "Carbon credit holdings", HOLDING_COLUMNS, _holdings, ("address", "token_id")),
         TableDef("retirements", "Retirements", RETIREMENT_COLUMNS, _retirements, ("address", "token_id")),
+        TableDef("trades", "Carbon market trades", TRADE_COLUMNS, _trades, ("address", "token_id")),
         TableDef("projects", "Carbon projects", PROJECT_COLUMNS, _projects),
         TableDef("vintages", "Vintages", VINTAGE_COLUMNS, _vintages),
         TableDef("anomalies", "Anomaly flags", ANOMALY_COLUMNS, _anomalies, ("status", "kind")),

@@ -330,7 +330,7 @@ def address_page(request: Request, address: str) -> Response:
         holdings = queries.carbon_holdings(conn, at, holder=account)
         tables = [
             view(request, conn, at, settings, name, f)
-            for name in ("transfers", "locks", "payments", "holdings", "retirements")
+            for name in ("transfers", "locks", "payments", "holdings", "retirements", "trades")
         ]
         return render(
             request,
@@ -372,7 +372,8 @@ def carbon_page(request: Request) -> Response:
     """Projects, vintages with their counters, and every retirement."""
 
     def build(conn: Connection, at: AsOf, settings: ExplorerSettings) -> Response:
-        tables = [view(request, conn, at, settings, name) for name in ("projects", "vintages", "retirements")]
+        names = ("projects", "vintages", "retirements", "trades")
+        tables = [view(request, conn, at, settings, name) for name in names]
         return render(request, "carbon.html", at, totals=queries.carbon_totals(conn, at), tables=tables)
 
     return html_page(request, build)
@@ -395,7 +396,9 @@ def vintage_page(request: Request, token_id: Uint256Id) -> Response:
             vintage=vintage,
             project=queries.project_of(conn, at, int(vintage["project_key"])),
             bridges=queries.bridge_requests(conn, at, token_id),
-            tables=[view(request, conn, at, settings, name, f) for name in ("holdings", "retirements")],
+            tables=[
+                view(request, conn, at, settings, name, f) for name in ("holdings", "retirements", "trades")
+            ],
         )
 
     return html_page(request, build)

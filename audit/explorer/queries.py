@@ -25,6 +25,7 @@ from common.errors import MSCError
 from indexer import reader
 from indexer.carbon_state import VINTAGES
 from indexer.carbon_state import transfers as carbon_transfers
+from indexer.market_models import MarketTrade
 from indexer.models import CarbonBalance, CarbonBridgeRequest, CarbonProject, CarbonRetirement
 from indexer.platform_state import LOCKS, PAYMENTS
 from indexer.projections import BALANCES, SUPPLY, ZERO_ADDRESS, EventRecord
@@ -35,6 +36,7 @@ from settlement.payouts.models import Payout, PayoutStatus
 
 PROJECTS: Table = CarbonProject.__table__  # type: ignore[assignment]
 RETIREMENTS: Table = CarbonRetirement.__table__  # type: ignore[assignment]
+TRADES: Table = MarketTrade.__table__  # type: ignore[assignment]
 BRIDGE_REQUESTS: Table = CarbonBridgeRequest.__table__  # type: ignore[assignment]
 PAYOUTS: Table = Payout.__table__  # type: ignore[assignment]
 CARBON_BALANCES: Table = CarbonBalance.__table__  # type: ignore[assignment]
@@ -493,6 +495,28 @@ def retirements_query(
     if address is not None:
         address = address.lower()
         query = query.where(or_(RETIREMENTS.c.beneficiary == address, RETIREMENTS.c.retired_by == address))
+    return query
+
+
+def trades_query(at: AsOf, *, token_id: int | None = None, address: str | None = None) -> Select[Any]:
+    """Carbon market fills settled up to the confirmed block, of a vintage or an address (either side)."""
+    query = select(
+        TRADES.c.block_number.label("block"),
+        TRADES.c.log_index.label("log_index"),
+        TRADES.c.tx_hash.label("tx"),
+        TRADES.c.token_id.label("token_id"),
+        TRADES.c.buyer.label("buyer"),
+        TRADES.c.seller.label("seller"),
+        TRADES.c.amount.label("tonnes"),
+        TRADES.c.price.label("price"),
+        TRADES.c.notional.label("notional"),
+        TRADES.c.fee.label("fee"),
+    ).where(TRADES.c.block_number <= (at.block if at.block is not None else -1))
+    if token_id is not None:
+        query = query.where(TRADES.c.token_id == token_id)
+    if address is not None:
+        address = address.lower()
+        query = query.where(or_(TRADES.c.buyer == address, TRADES.c.seller == address))
     return query
 
 

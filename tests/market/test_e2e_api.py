@@ -150,5 +150,20 @@ def test_two_traders_trade_through_the_api_and_the_mirror_matches_the_chain(
         for account, tonnes in expected_credits.items():
             assert chain.credits(account) == tonnes
             assert mirrored_credits.get(account.lower(), 0) == tonnes, account
+
+        # The public explorer lists the vintage's trades from the mirror, exact to the sen.
+        with TestClient(app, raise_server_exceptions=False) as client:
+            exported = client.get(f"/explorer/export/trades.json?token_id={TOKEN}&sort=price&dir=asc")
+            assert exported.status_code == 200, exported.text
+            rows = exported.json()["rows"]
+            mine = client.get(f"/explorer/export/trades.json?address={seller}").json()["rows"]
+        assert [(r["tonnes"], r["price"], r["notional"], r["fee"]) for r in rows] == [
+            (50, 118_000, 50 * 118_000, 50 * 118_000 * FEE_BPS // 10_000),
+            (10, 123_000, 10 * 123_000, 10 * 123_000 * FEE_BPS // 10_000),
+        ]
+        assert {(r["buyer"], r["seller"], r["tx"]) for r in rows} == {
+            (buyer.lower(), seller.lower(), report.batches[0].lower())
+        }
+        assert sorted((r["tonnes"], r["price"]) for r in mine) == [(10, 123_000), (50, 118_000)]
     finally:
         engine.dispose()
