@@ -11,7 +11,10 @@ batches) and runs it through:
 Both must produce the same fills (checked), so the comparison is like for like. Throughput runs without
 tracemalloc; peak memory is measured in a second pass with tracemalloc on.
 
-Run: ``.venv/bin/python bench/market.py [--orders N]``.
+It then measures, in the same run, the gas of settling fills on-chain (``CarbonMarket.settle`` of one
+fill and ``settleBatch`` of 50) on anvil through Brownie, with bench/gas.py's measurement.
+
+Run: ``.venv/bin/python bench/market.py [--orders N] [--no-gas]``.
 """
 
 from __future__ import annotations
@@ -192,10 +195,31 @@ def with_peak_memory(runner: Callable[[list[Event]], Result], flow: list[Event])
         tracemalloc.stop()
 
 
+def measure_fill_gas() -> dict[str, int]:
+    """Gas of one fill and of a batch of 50 on anvil (Brownie's ``msc-bench`` network)."""
+    import importlib.util
+
+    import brownie
+    from brownie import network, project
+
+    spec = importlib.util.spec_from_file_location("msc_bench_gas", Path(__file__).with_name("gas.py"))
+    assert spec is not None and spec.loader is not None
+    gas_bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = gas_bench  # its dataclasses look their module up by name
+    spec.loader.exec_module(gas_bench)
+    proj = project.load(Path(__file__).resolve().parent.parent, name="MSCMarketBench")
+    network.connect("msc-bench")
+    try:
+        return dict(gas_bench.measure_market(brownie.accounts, proj, brownie.chain))
+    finally:
+        network.disconnect()
+
+
 def main() -> None:
     """Generate the flow, run both implementations, check they agree and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--no-gas", action="store_true", help="skip the on-chain gas of fills")
     args = parser.parse_args()
     flow = generate_flow(args.orders)
     cancels = sum(1 for e in flow if e[0] == "cancel")
@@ -214,6 +238,15 @@ def main() -> None:
         rate = r.orders / r.seconds
         print(f"| {r.name:<34} | {rate:>10,.0f} | {r.seconds:>8.2f} | {r.peak_bytes / 2**20:>8.1f} |")
     print(f"\nspeed-up over the naive baseline: {results[1].seconds / results[0].seconds:.1f}x")
+    if not args.no_gas:
+        gas = measure_fill_gas()
+        single, batch = gas["market fill (single)"], gas["market batch of 50 fills, per fill"]
+        print("\nOn-chain settlement of matched fills (CarbonMarket, anvil):")
+        print(f"| {'settlement':<34} | {'gas per fill':>12} |")
+        print(f"|{'-' * 36}|{'-' * 14}|")
+        print(f"| {'one fill (settle)':<34} | {single:>12,} |")
+        print(f"| {'batch of 50 fills (settleBatch)':<34} | {batch:>12,} |")
+        print(f"batching saves {100 * (single - batch) / single:.0f}% of the gas per fill")
 
 
 if __name__ == "__main__":
