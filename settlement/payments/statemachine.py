@@ -8,16 +8,18 @@ changes without its record. Payments and payouts share this; their tables differ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import CursorResult, Table, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.orm import Session
 
 from common.errors import ConflictError, ValidationError
+from common.sql.base import Base
 
 
 class InvalidTransitionError(ConflictError):
@@ -125,3 +127,63 @@ def move_with_history(
     session.add(history_row)
     session.flush()
     return True
+
+
+R = TypeVar("R", bound=Base)
+H = TypeVar("H", bound=Base)
+
+
+@dataclass(frozen=True)
+class StatusRecords(Generic[R, H]):
+    """The SQL of one kind of record that moves through statuses (payments, payouts).
+
+    Attributes:
+        model: The records' table (an ``id`` primary key, ``status`` and ``updated_at`` columns).
+        history_model: Its history table: one row per move (``from_status``, ``to_status``,
+            ``reason``, ``at``), keyed by an autoincrement ``id`` and the record's id in
+            ``owner_column``.
+        owner_column: The history column holding the record's id (``payment_id``).
+        announce: Called with ``(session, id, to_status)`` after each move, in its transaction
+            (the merchant's webhook event, if the move is announced).
+    """
+
+    model: type[R]
+    history_model: type[H]
+    owner_column: str
+    announce: Callable[[Session, uuid.UUID, str], object]
+
+    def get(self, session: Session, record_id: uuid.UUID, *, fresh: bool = False) -> R | None:
+        """The record with ``record_id``; ``fresh`` re-reads it from the database."""
+        return session.get(self.model, record_id, populate_existing=fresh)
+
+    def move(
+        self,
+        session: Session,
+        record_id: uuid.UUID,
+        from_status: str,
+        to_status: str,
+        reason: str,
+        now: datetime,
+        values: dict[str, Any],
+    ) -> bool:
+        """Conditionally moves the status and, if it moved, writes the history row and announces
+        the move, all in the caller's transaction; True if it moved."""
+        row = self.history_model(
+            **{self.owner_column: record_id},
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            at=now,
+        )
+        table: Table = self.model.__table__  # type: ignore[assignment]
+        if not move_with_history(session, table, record_id, from_status, to_status, now, values, row):
+            return False
+        self.announce(session, record_id, to_status)
+        return True
+
+    def history(self, session: Session, record_id: uuid.UUID) -> list[H]:
+        """Every status move of the record, in order."""
+        owner = getattr(self.history_model, self.owner_column)
+        ordered = getattr(self.history_model, "id")  # noqa: B009 (a column of any history model)
+        statement = select(self.history_model).where(owner == record_id).order_by(ordered)
+        return list(session.scalars(statement))

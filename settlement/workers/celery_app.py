@@ -134,4 +134,5 @@ def _serve_metrics(**_: object) -> None:
     if port:
         metrics.serve(port)
 
+
 __all__ = ["app", "create_celery"]
