@@ -20,7 +20,7 @@ lint: setup
 	@$(ENV) ruff check . && ruff format --check . && mypy common chain launcher indexer market audit carbon settlement pi_peer api
 
 bench: setup
-	@$(ENV) python bench/gas.py && python bench/market.py && python bench/anomaly.py && python bench/indexer.py && python bench/settlement.py
+	@bash tools/services.sh && $(ENV) python bench/gas.py && python bench/market.py && python bench/anomaly.py && python bench/indexer.py && python bench/settlement.py
 
 clean:
 	rm -rf build .venv node_modules .solcx reports deployments/development.json
