@@ -246,15 +246,17 @@ def test_sse_payment_stream_with_stellar_sdk_from_cursor_then_live(
     received: queue.Queue[dict[str, object]] = queue.Queue()
 
     def listen() -> None:
-        for record in (
+        # Counted here, not by the queue's size: the test takes records out as they arrive.
+        for count, record in enumerate(
             Server(horizon_server.horizon_url)
             .payments()
             .for_account(app_keypair.public_key)
             .cursor(cursor)
-            .stream()
+            .stream(),
+            start=1,
         ):
             received.put(record)
-            if received.qsize() == 2:
+            if count == 2:
                 return
 
     thread = threading.Thread(target=listen, daemon=True)
@@ -268,6 +270,7 @@ def test_sse_payment_stream_with_stellar_sdk_from_cursor_then_live(
     assert (live["from"], live["to"], live["amount"]) == (kp.public_key, app_keypair.public_key, "3.0000000")
     assert int(str(live["paging_token"])) > int(str(historic["paging_token"]))
     thread.join(timeout=5)
+    assert not thread.is_alive()  # the stream ended with the test, not with the peer
 
 
 def test_wallet_helper_builds_signs_and_submits_real_transaction(
