@@ -489,13 +489,8 @@ def retirements_query(
         RETIREMENTS.c.reason.label("reason"),
         RETIREMENTS.c.block_number.label("block"),
         RETIREMENTS.c.tx_hash.label("tx"),
-    ).where(RETIREMENTS.c.block_number <= (at.block if at.block is not None else -1))
-    if token_id is not None:
-        query = query.where(RETIREMENTS.c.token_id == token_id)
-    if address is not None:
-        address = address.lower()
-        query = query.where(or_(RETIREMENTS.c.beneficiary == address, RETIREMENTS.c.retired_by == address))
-    return query
+    )
+    return _carbon_rows_of(query, RETIREMENTS, at, token_id, address, ("beneficiary", "retired_by"))
 
 
 def trades_query(at: AsOf, *, token_id: int | None = None, address: str | None = None) -> Select[Any]:
@@ -511,12 +506,26 @@ def trades_query(at: AsOf, *, token_id: int | None = None, address: str | None =
         TRADES.c.price.label("price"),
         TRADES.c.notional.label("notional"),
         TRADES.c.fee.label("fee"),
-    ).where(TRADES.c.block_number <= (at.block if at.block is not None else -1))
+    )
+    return _carbon_rows_of(query, TRADES, at, token_id, address, ("buyer", "seller"))
+
+
+def _carbon_rows_of(
+    query: Select[Any],
+    table: Table,
+    at: AsOf,
+    token_id: int | None,
+    address: str | None,
+    parties: tuple[str, str],
+) -> Select[Any]:
+    """``query`` over ``table`` up to the confirmed block, of one vintage and/or one address on
+    either side (``parties`` names the two address columns)."""
+    query = query.where(table.c.block_number <= (at.block if at.block is not None else -1))
     if token_id is not None:
-        query = query.where(TRADES.c.token_id == token_id)
+        query = query.where(table.c.token_id == token_id)
     if address is not None:
         address = address.lower()
-        query = query.where(or_(TRADES.c.buyer == address, TRADES.c.seller == address))
+        query = query.where(or_(*(table.c[side] == address for side in parties)))
     return query
 
 
