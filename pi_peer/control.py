@@ -56,9 +56,16 @@ class PeerControl:
         data = self._post("payments", {"uid": uid, "amount": amount, "memo": memo, "metadata": metadata})
         return str(data["identifier"])
 
-    def wallet_pay(self, payment_id: str, **overrides: Any) -> str:
-        """Let the user's Pi wallet sign and submit the payment transaction; returns the txid."""
-        return str(self._post(f"payments/{payment_id}/wallet_pay", overrides)["txid"])
+    def wallet_pay(self, payment_id: str, *, await_approval: float = 0.0, **overrides: Any) -> str:
+        """Let the user's Pi wallet sign and submit the payment transaction; returns the txid.
+
+        ``await_approval``: seconds the wallet waits for the developer's approval before paying
+        (0: refuse at once if the payment is not approved yet).
+        """
+        body = dict(overrides)
+        if await_approval:
+            body["await_approval_seconds"] = Decimal(str(await_approval))
+        return str(self._post(f"payments/{payment_id}/wallet_pay", body)["txid"])
 
     def user_cancel(self, payment_id: str) -> None:
         """The user closes the payment dialog."""

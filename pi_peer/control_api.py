@@ -5,8 +5,10 @@
   uid, public key and secret seed (the test plays that user's wallet).
 * ``POST /_peer/payments`` ``{"uid", "amount", "memo", "metadata"}``: a user-to-app payment as
   ``Pi.createPayment`` makes it (all status flags false).
-* ``POST /_peer/payments/{id}/wallet_pay`` ``{"amount_stroops"?, "memo"?}``: the Pi wallet builds
-  and signs the payment transaction with stellar-sdk using the user's key and submits it.
+* ``POST /_peer/payments/{id}/wallet_pay`` ``{"amount_stroops"?, "memo"?, "await_approval_seconds"?}``:
+  the Pi wallet builds and signs the payment transaction with stellar-sdk using the user's key and
+  submits it; with ``await_approval_seconds`` it first waits (up to 60 s) for the developer's
+  approval, as the Pi app's payment dialog does, instead of refusing at once.
 * ``POST /_peer/payments/{id}/user_cancel``: the user closes the payment dialog.
 * ``POST /_peer/faults`` ``{"target", "count", "status", "apply_first"?}`` and ``DELETE``.
 * ``POST /_peer/clock`` ``{"offset_seconds": int}``: skew the ledger clock (``tx_too_early``).
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,6 +29,10 @@ from pi_peer.ledger import SubmitRejectedError, stroops_to_str
 from pi_peer.platform import PlatformError
 from pi_peer.platform_api import error_response, json_response, parse_amount, payment_dto
 from pi_peer.state import PeerState
+
+#: The longest a wallet waits for the developer's approval, and how often it looks.
+MAX_APPROVAL_WAIT = 60.0
+APPROVAL_POLL_SECONDS = 0.01
 
 
 def build_control_router(state: PeerState) -> APIRouter:
@@ -98,6 +105,17 @@ def build_control_router(state: PeerState) -> APIRouter:
             return error_response(error, base)
         if payment.direction != "user_to_app":
             return json_response({"error": "invalid_arguments", "error_message": "Not a U2A payment."}, 400)
+        # The Pi app shows "waiting for approval" and lets the user pay once the developer approved.
+        try:
+            wait = min(max(float(data.get("await_approval_seconds") or 0), 0.0), MAX_APPROVAL_WAIT)
+        except (TypeError, ValueError):
+            return json_response(
+                {"error": "invalid_arguments", "error_message": "await_approval_seconds: a number."}, 400
+            )
+        waited = 0.0
+        while not payment.developer_approved and waited < wait and not payment.finished:
+            await asyncio.sleep(APPROVAL_POLL_SECONDS)
+            waited += APPROVAL_POLL_SECONDS
         if not payment.developer_approved:
             return json_response(
                 {"error": "not_approved", "error_message": "Awaiting developer approval."}, 400

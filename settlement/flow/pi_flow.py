@@ -29,9 +29,10 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from settlement.flow import checks
@@ -39,7 +40,7 @@ from settlement.flow.errors import InvalidTxidError, TxidMismatchError
 from settlement.flow.models import PiRefund
 from settlement.flow.settings import FlowSettings
 from settlement.ledger import flows
-from settlement.payments.errors import InvalidTransitionError
+from settlement.payments.errors import InvalidTransitionError, PaymentNotFoundError
 from settlement.payments.models import Payment
 from settlement.payments.models import PaymentStatus as S
 from settlement.payments.service import PaymentService
@@ -69,6 +70,21 @@ def normalise_txid(txid: str) -> str:
     if not _TXID.match(value):
         raise InvalidTxidError(str(txid))
     return value
+
+
+@dataclass(frozen=True)
+class PaymentSnapshot:
+    """A payment, its quote and whether a Pi refund was started for it, as committed when read.
+
+    Read in one statement (:meth:`PiPaymentFlow.snapshot`). A step may hand the snapshot it
+    checked the status on to the flow instead of having it read again: the snapshot only decides
+    what to ask Pi and Horizon; every move is still the conditional UPDATE from the status the
+    snapshot showed, so a stale snapshot loses that race and changes nothing.
+    """
+
+    payment: Payment
+    quote: Quote
+    has_refund: bool
 
 
 class PiPaymentFlow:
@@ -101,18 +117,22 @@ class PiPaymentFlow:
 
     # ------------------------------------------------------------------------------------ steps
 
-    def approve(self, payment_id: uuid.UUID) -> Payment:
+    def approve(self, payment_id: uuid.UUID, snapshot: PaymentSnapshot | None = None) -> Payment:
         """Approves on Pi a payment that matches its quote (``-> pending_user_transfer_start``).
 
         A payment Pi already cancelled becomes ``expired``; one whose quote expired is cancelled on
         Pi and ``expired``; one that does not match the quote is cancelled on Pi and ``error``.
         Idempotent: a payment past ``incomplete`` is returned unchanged.
 
+        Args:
+            payment_id: The payment.
+            snapshot: The payment as the caller just read it (:meth:`snapshot`); read here if None.
+
         Raises:
             PaymentNotFoundError: no such payment.
             PiPlatformError: Pi could not be asked (retry later; nothing changed here).
         """
-        payment, quote = self.load_with_quote(payment_id)
+        payment, quote = self._loaded(payment_id, snapshot)
         if payment.status != S.INCOMPLETE:
             return payment
         pi = self.platform.get_payment(payment.pi_payment_id)
@@ -139,7 +159,10 @@ class PiPaymentFlow:
     def submit_txid(self, payment_id: uuid.UUID, txid: str) -> Payment:
         """Records the customer's Pi transaction under its unique constraint (``-> pending_anchor``).
 
-        The same txid again is a no-op returning the payment.
+        The same txid again is a no-op returning the payment. A payment still ``incomplete`` here
+        whose Pi payment is approved (the customer paid between our approval call to Pi and the
+        approval step's move) gets that move first, exactly as the approval step would make it;
+        one Pi has not approved is refused, as a Pi wallet cannot have paid it.
 
         Raises:
             InvalidTxidError: not a transaction hash.
@@ -150,6 +173,22 @@ class PiPaymentFlow:
             PaymentNotFoundError: no such payment.
         """
         txid = normalise_txid(txid)
+        try:
+            return self._record_txid(payment_id, txid)
+        except InvalidTransitionError:
+            current = self.get(payment_id)
+            if current.status != S.INCOMPLETE or not self._approved_on_pi(current):
+                raise
+        self._move(
+            payment_id,
+            S.INCOMPLETE,
+            S.PENDING_USER_TRANSFER_START,
+            "approved on the Pi platform (found approved when the customer's transaction arrived)",
+        )
+        return self._record_txid(payment_id, txid)
+
+    def _record_txid(self, payment_id: uuid.UUID, txid: str) -> Payment:
+        """The txid's record and move, or the payment if a concurrent delivery recorded it."""
         try:
             with self.sessions() as session, session.begin():
                 payment = self.payments.get(session, payment_id)
@@ -164,17 +203,32 @@ class PiPaymentFlow:
                 raise TxidMismatchError(payment_id, current.txid, txid) from None
             raise
 
-    def verify_and_complete(self, payment_id: uuid.UUID) -> Payment:
+    def _approved_on_pi(self, payment: Payment) -> bool:
+        """Whether Pi shows ``payment`` approved and still open (False if Pi cannot be asked)."""
+        try:
+            pi = self.platform.get_payment(payment.pi_payment_id)
+        except PiPlatformError:
+            return False
+        return pi.status.developer_approved and not (pi.status.cancelled or pi.status.user_cancelled)
+
+    def verify_and_complete(self, payment_id: uuid.UUID, snapshot: PaymentSnapshot | None = None) -> Payment:
         """Verifies the recorded transaction on Horizon, completes on Pi, credits the ledger
         (``-> pending_stellar``); or refuses the payment with its reason (``-> error``).
 
         Idempotent: a payment already verified, refused or refunded is returned unchanged.
 
+        Args:
+            payment_id: The payment.
+            snapshot: The payment as the caller just read it (:meth:`snapshot`); read here if None.
+
         Raises:
             InvalidTransitionError: no transaction is recorded yet (``submit_txid`` first).
+            PaymentNotFoundError: no such payment.
             PiHorizonUnavailableError, PiPlatformUnavailableError: retry later; nothing changed.
         """
-        payment, quote = self.load_with_quote(payment_id)
+        if snapshot is None or snapshot.payment.id != payment_id:
+            snapshot = self._require_snapshot(payment_id)
+        payment, quote = snapshot.payment, snapshot.quote
         if payment.status != S.PENDING_ANCHOR:
             if payment.status in (S.INCOMPLETE, S.PENDING_USER_TRANSFER_START):
                 raise InvalidTransitionError(
@@ -183,7 +237,7 @@ class PiPaymentFlow:
             return payment
         assert payment.txid is not None  # recorded by the move into pending_anchor
         txid = payment.txid
-        if self._has_refund(payment_id):
+        if snapshot.has_refund:
             return payment  # Pi is being returned; this payment is never credited
         pi = self.platform.get_payment(payment.pi_payment_id)
         reason = self._refusal(payment, quote, pi, txid)
@@ -230,15 +284,41 @@ class PiPaymentFlow:
         return quote.expires_at + timedelta(seconds=self.settings.payment_grace_seconds)
 
     def load_with_quote(self, payment_id: uuid.UUID) -> tuple[Payment, Quote]:
-        """The payment and its quote, as committed now."""
-        with self.sessions() as session:
-            payment = self.payments.get(session, payment_id)
-            return payment, self.payments.quotes.get(session, payment.quote_id)
+        """The payment and its quote, as committed now.
 
-    def _has_refund(self, payment_id: uuid.UUID) -> bool:
+        Raises:
+            PaymentNotFoundError: no such payment.
+        """
+        snapshot = self._require_snapshot(payment_id)
+        return snapshot.payment, snapshot.quote
+
+    def snapshot(self, payment_id: uuid.UUID) -> PaymentSnapshot | None:
+        """The payment, its quote and whether a refund exists, as committed now (one statement);
+        None if there is no such payment."""
+        refunded = exists().where(PiRefund.payment_id == Payment.id)
+        statement = (
+            select(Payment, Quote, refunded)
+            .join(Quote, Quote.id == Payment.quote_id)
+            .where(Payment.id == payment_id)
+        )
         with self.sessions() as session:
-            found = session.scalars(select(PiRefund.id).where(PiRefund.payment_id == payment_id)).first()
-            return found is not None
+            row = session.execute(statement).one_or_none()
+        if row is None:
+            return None
+        payment, quote, has_refund = row
+        return PaymentSnapshot(payment, quote, bool(has_refund))
+
+    def _require_snapshot(self, payment_id: uuid.UUID) -> PaymentSnapshot:
+        snapshot = self.snapshot(payment_id)
+        if snapshot is None:
+            raise PaymentNotFoundError(payment_id)
+        return snapshot
+
+    def _loaded(self, payment_id: uuid.UUID, snapshot: PaymentSnapshot | None) -> tuple[Payment, Quote]:
+        """The caller's snapshot of ``payment_id`` if it has one, else the payment read now."""
+        if snapshot is not None and snapshot.payment.id == payment_id:
+            return snapshot.payment, snapshot.quote
+        return self.load_with_quote(payment_id)
 
     def _refusal(self, payment: Payment, quote: Quote, pi: PiPayment, txid: str) -> str | None:
         """Why the payment's transaction must be refused, or None (reads Pi and Horizon only)."""
@@ -249,6 +329,10 @@ class PiPaymentFlow:
             return mismatch
         if pi.status.cancelled or pi.status.user_cancelled:
             return f"Pi payment {pi.identifier} was cancelled on the Pi platform"
+        if not pi.status.developer_approved:
+            # Only an approved payment can be paid through a Pi wallet; a txid can reach us from
+            # ``incomplete`` (see PaymentService.record_txid), so this is checked, not assumed.
+            return f"Pi payment {pi.identifier} was never approved by the app on the Pi platform"
         if pi.transaction is not None and pi.transaction.txid.lower() != txid:
             return f"the Pi platform links transaction {pi.transaction.txid} to this payment, not {txid}"
         try:

@@ -109,17 +109,23 @@ class PiReconciler:
             position = stream_cursor.load(session, account)
         while True:
             page = self.flow.horizon.payments_page(account, cursor=position, limit=limit)
-            for operation in page.records:
-                try:
-                    self._handle_operation(operation, report)
-                except _TRANSIENT:
-                    raise  # before the cursor moves: this operation is read again next run
-                except MSCError as exc:  # a verdict on this one operation: note it and move on
-                    report.problems.append(f"stream operation {operation.id}: {exc}")
-                position = operation.paging_token
-                with self.sessions() as session, session.begin():
-                    stream_cursor.save(session, account, position, self.flow.payments.clock())
-                report.stream_seen += 1
+            saved = position
+            try:
+                for operation in page.records:
+                    try:
+                        self._handle_operation(operation, report)
+                    except _TRANSIENT:
+                        raise  # before the cursor moves past it: this operation is read again next run
+                    except MSCError as exc:  # a verdict on this one operation: note it and move on
+                        report.problems.append(f"stream operation {operation.id}: {exc}")
+                    position = operation.paging_token
+                    report.stream_seen += 1
+            finally:
+                # Once per page (and where a transient error stopped it): handling an operation is
+                # idempotent, so a crash before this only means reading those operations again.
+                if position != saved:
+                    with self.sessions() as session, session.begin():
+                        stream_cursor.save(session, account, position, self.flow.payments.clock())
             if len(page.records) < limit:
                 return
 
@@ -131,6 +137,13 @@ class PiReconciler:
             and operation.to_address == self.flow.app_address
         ):
             return  # outgoing payouts, account creation, other assets: not a customer's payment
+        with self.sessions() as session:
+            known = payments_repository.by_txid(session, operation.transaction_hash.lower())
+        if known is not None:
+            # Its callback arrived: the verify step owns it from here (the workers' sweep and this
+            # reconciler's own sweep re-run it if it stalls), so the stream need not fetch it again.
+            report.stream_matched += 1
+            return
         tx = self.flow.horizon.get_transaction(operation.transaction_hash)
         payment = self._payment_by_memo(tx.memo if tx.memo_type == "text" else None)
         if payment is None:

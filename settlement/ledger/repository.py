@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from settlement.ledger.models import JournalEntry, LedgerAccount, Posting
 
@@ -20,6 +23,38 @@ def entry_by_key(session: Session, idempotency_key: str) -> JournalEntry | None:
     """The entry posted under ``idempotency_key``, if any."""
     statement = select(JournalEntry).where(JournalEntry.idempotency_key == idempotency_key)
     return session.scalars(statement).one_or_none()
+
+
+def insert_entry(session: Session, values: dict[str, Any]) -> int | None:
+    """Inserts an entry unless its idempotency key is taken; the new id, or None if it was taken.
+
+    ``ON CONFLICT DO NOTHING`` (PostgreSQL waits for a concurrent inserter of the same key) keeps
+    the caller's transaction usable, and ``RETURNING id`` spares a read of the row just written.
+    """
+    table: Table = JournalEntry.__table__  # type: ignore[assignment]
+    dialect = session.get_bind(JournalEntry).dialect.name
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        upsert(table).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    ).returning(table.c.id)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def insert_postings(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Inserts an entry's postings in one statement (nothing is read back)."""
+    table: Table = Posting.__table__  # type: ignore[assignment]
+    session.execute(insert(table), rows)
+
+
+def attach_entry(session: Session, entry_id: int, values: dict[str, Any]) -> JournalEntry:
+    """The entry just inserted as ``values`` under ``entry_id``, made part of the session unread.
+
+    Its columns are the ones written; its ``postings`` load from the database when first read.
+    """
+    entry = JournalEntry(id=entry_id, **values)
+    make_transient_to_detached(entry)
+    session.add(entry)
+    return entry
 
 
 def entries_for_reference(session: Session, reference: str) -> list[JournalEntry]:

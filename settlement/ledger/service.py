@@ -4,7 +4,7 @@ Rules every entry obeys (checked here before anything is written):
 
 * at least two postings, all in the entry's one currency, each a non-zero integer of minor units;
 * the postings sum to zero (debits = credits);
-* the entry and its postings are written by one ``INSERT`` batch in the caller's transaction, so
+* the entry and its postings are written in the caller's transaction (one ``INSERT`` each), so
   they commit or roll back together;
 * the idempotency key is unique: posting the same key again returns the first entry and writes
   nothing; the same key with other content is a :class:`IdempotencyConflictError`.
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
 from common.sql.helpers import insert_or_ignore, utcnow
-from settlement.ledger import repository
+from settlement.ledger import account_cache, repository
 from settlement.ledger.chart import AccountRef
 from settlement.ledger.errors import (
     AccountKindConflictError,
@@ -35,7 +35,7 @@ from settlement.ledger.errors import (
     IdempotencyConflictError,
     UnbalancedEntryError,
 )
-from settlement.ledger.models import AccountKind, Currency, JournalEntry, LedgerAccount, Posting
+from settlement.ledger.models import AccountKind, Currency, JournalEntry, LedgerAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,9 @@ class EntryDraft:
 def ensure_account(session: Session, ref: AccountRef, *, now: datetime | None = None) -> LedgerAccount:
     """The account ``ref`` names, created on first use (safe against concurrent creators).
 
+    Always asks the database; the account is then remembered for :func:`post` once the session
+    commits (see :mod:`settlement.ledger.account_cache`).
+
     Raises:
         AccountKindConflictError: it exists with another kind.
     """
@@ -132,11 +135,30 @@ def ensure_account(session: Session, ref: AccountRef, *, now: datetime | None = 
         assert account is not None  # inserted now or by a concurrent creator that committed
     if account.kind != ref.kind:
         raise AccountKindConflictError(ref.code, ref.currency, account.kind, ref.kind)
+    account_cache.stage(session, account)
     return account
+
+
+def account_id(session: Session, ref: AccountRef, *, now: datetime | None = None) -> int:
+    """The id of the account ``ref`` names: remembered if it is committed, else :func:`ensure_account`.
+
+    Raises:
+        AccountKindConflictError: it exists with another kind.
+    """
+    known = account_cache.lookup(session, (ref.code, str(ref.currency)))
+    if known is None:
+        return ensure_account(session, ref, now=now).id
+    if known.kind != ref.kind:
+        raise AccountKindConflictError(ref.code, ref.currency, known.kind, ref.kind)
+    return known.id
 
 
 def post(session: Session, draft: EntryDraft, *, now: datetime | None = None) -> JournalEntry:
     """Posts ``draft`` once; a replay of its idempotency key returns the first entry.
+
+    A first posting is two statements (the entry, then its postings) once the accounts are
+    remembered; nothing written is read back. A replay (the key is taken) reads the entry to
+    compare its content.
 
     Args:
         session: The caller's session; the entry is part of its transaction (commit is the caller's).
@@ -144,48 +166,45 @@ def post(session: Session, draft: EntryDraft, *, now: datetime | None = None) ->
         now: Posting time (default: the current UTC time).
 
     Returns:
-        The entry written now, or the one already posted under the same key.
+        The entry written now (its ``postings`` load when first read), or the one already posted
+        under the same key.
 
     Raises:
         UnbalancedEntryError, CurrencyMismatchError, ValidationError: the draft breaks a rule.
         IdempotencyConflictError: the key was used for different content.
+        AccountKindConflictError: a leg names an existing account with another kind.
     """
     draft.validate()
     digest = draft.content_hash()
-    existing = repository.entry_by_key(session, draft.idempotency_key)
-    if existing is not None:
+    # Accounts first, so a refused account leaves no entry without postings in the transaction.
+    accounts = {leg.account: account_id(session, leg.account, now=now) for leg in draft.legs}
+    values = {
+        "idempotency_key": draft.idempotency_key,
+        "currency": str(draft.currency),
+        "kind": draft.kind,
+        "reference": draft.reference,
+        "description": draft.description,
+        "content_hash": digest,
+        "posted_at": now or utcnow(),
+    }
+    entry_id = repository.insert_entry(session, values)
+    if entry_id is None:  # the key is taken: by an earlier posting or a concurrent one that committed
+        existing = repository.entry_by_key(session, draft.idempotency_key)
+        assert existing is not None
         return _replayed(existing, digest)
-    accounts = {leg.account: ensure_account(session, leg.account, now=now) for leg in draft.legs}
-    inserted = insert_or_ignore(
+    repository.insert_postings(
         session,
-        JournalEntry.__table__,  # type: ignore[arg-type]
-        {
-            "idempotency_key": draft.idempotency_key,
-            "currency": str(draft.currency),
-            "kind": draft.kind,
-            "reference": draft.reference,
-            "description": draft.description,
-            "content_hash": digest,
-            "posted_at": now or utcnow(),
-        },
-        ["idempotency_key"],
+        [
+            {
+                "entry_id": entry_id,
+                "account_id": accounts[leg.account],
+                "currency": str(draft.currency),
+                "amount": leg.amount,
+            }
+            for leg in draft.legs
+        ],
     )
-    entry = repository.entry_by_key(session, draft.idempotency_key)
-    assert entry is not None
-    if not inserted:  # a concurrent transaction posted the same key first
-        return _replayed(entry, digest)
-    session.add_all(
-        Posting(
-            entry_id=entry.id,
-            account_id=accounts[leg.account].id,
-            currency=str(draft.currency),
-            amount=leg.amount,
-        )
-        for leg in draft.legs
-    )
-    session.flush()
-    session.refresh(entry, ["postings"])
-    return entry
+    return repository.attach_entry(session, entry_id, values)
 
 
 def post_all(

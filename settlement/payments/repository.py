@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from common.sql.helpers import insert_or_ignore
 from settlement.payments.models import Payment, PaymentStatusChange
 from settlement.payments.statemachine import StatusRecords
 from settlement.webhooks.announce import announce_payment
@@ -20,6 +21,7 @@ RECORDS = StatusRecords(Payment, PaymentStatusChange, "payment_id", announce_pay
 
 get = RECORDS.get
 move = RECORDS.move
+move_and_get = RECORDS.move_and_get
 history = RECORDS.history
 
 
@@ -33,6 +35,17 @@ def by_txid(session: Session, txid: str) -> Payment | None:
     return session.scalars(select(Payment).where(Payment.txid == txid)).one_or_none()
 
 
-def insert_if_new(session: Session, values: dict[str, Any]) -> bool:
-    """Inserts a payment unless its Pi payment id is already recorded; True if inserted."""
-    return insert_or_ignore(session, Payment.__table__, values, ["pi_payment_id"])  # type: ignore[arg-type]
+def insert_new(session: Session, values: dict[str, Any]) -> Payment | None:
+    """Inserts a payment unless its Pi payment id is already recorded; the new row, or None.
+
+    ``RETURNING`` hands back the row as written, so recording a payment needs no read after it.
+    """
+    dialect = session.get_bind(Payment).dialect.name
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        upsert(Payment)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["pi_payment_id"])
+        .returning(Payment)
+    )
+    return session.scalars(statement).one_or_none()

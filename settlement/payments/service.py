@@ -85,7 +85,7 @@ class PaymentService:
         payment_id = uuid.uuid4()
         quote = self.quotes.use(session, quote_id, payment_id)
         now = self.clock()
-        inserted = repository.insert_if_new(
+        payment = repository.insert_new(
             session,
             {
                 "id": payment_id,
@@ -100,10 +100,10 @@ class PaymentService:
                 "updated_at": now,
             },
         )
-        payment = repository.by_pi_payment_id(session, pi_payment_id)
-        assert payment is not None
-        if not inserted:  # a concurrent request recorded the same Pi payment first
-            return _same_or_conflict(payment, merchant_id, quote_id)
+        if payment is None:  # a concurrent request recorded the same Pi payment first
+            existing = repository.by_pi_payment_id(session, pi_payment_id)
+            assert existing is not None
+            return _same_or_conflict(existing, merchant_id, quote_id)
         return payment
 
     def get(self, session: Session, payment_id: uuid.UUID) -> Payment:
@@ -136,15 +136,16 @@ class PaymentService:
             PaymentNotFoundError: no such payment.
         """
         PAYMENT_MACHINE.check_request(payment_id, from_status, to_status, reason, values, MOVE_COLUMNS)
-        moved = repository.move(
+        moved = repository.move_and_get(
             session, payment_id, str(from_status), str(to_status), reason, self.clock(), values
         )
+        if moved is not None:
+            return moved
+        # Not moved: read what is there to say why (the rare path; the UPDATE was the guard).
         payment = repository.get(session, payment_id, fresh=True)
         if payment is None:
             raise PaymentNotFoundError(payment_id)
-        if not moved:
-            raise InvalidTransitionError("payment", payment_id, from_status, to_status, payment.status)
-        return payment
+        raise InvalidTransitionError("payment", payment_id, from_status, to_status, payment.status)
 
     def record_txid(self, session: Session, payment_id: uuid.UUID, txid: str) -> Payment:
         """Records the customer's Pi transaction before it is verified (``-> pending_anchor``).

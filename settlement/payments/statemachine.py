@@ -181,6 +181,45 @@ class StatusRecords(Generic[R, H]):
         self.announce(session, record_id, to_status)
         return True
 
+    def move_and_get(
+        self,
+        session: Session,
+        record_id: uuid.UUID,
+        from_status: str,
+        to_status: str,
+        reason: str,
+        now: datetime,
+        values: dict[str, Any],
+    ) -> R | None:
+        """:meth:`move` that returns the moved record, as the UPDATE left it, or None if it did not move.
+
+        The conditional UPDATE returns the row (``RETURNING``) and refreshes the session's copy, so
+        the caller needs no second read; the history row and the announcement follow as in
+        :meth:`move`.
+        """
+        statement = (
+            update(self.model)
+            .where(self.model.id == record_id, self.model.status == from_status)  # type: ignore[attr-defined]
+            .values(status=to_status, updated_at=now, **values)
+            .returning(self.model)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        record = session.scalars(statement).one_or_none()
+        if record is None:
+            return None
+        session.add(
+            self.history_model(
+                **{self.owner_column: record_id},
+                from_status=from_status,
+                to_status=to_status,
+                reason=reason,
+                at=now,
+            )
+        )
+        session.flush()
+        self.announce(session, record_id, to_status)
+        return record
+
     def history(self, session: Session, record_id: uuid.UUID) -> list[H]:
         """Every status move of the record, in order."""
         owner = getattr(self.history_model, self.owner_column)

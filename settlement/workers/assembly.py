@@ -82,6 +82,8 @@ def with_components(
     """
     settings = WorkerSettings.from_env(environ)
     context.mint_batch = settings.worker_mint_batch
+    context.mint_min_batch = settings.worker_mint_min_batch
+    context.mint_linger_seconds = settings.worker_mint_linger_seconds
     context.webhooks = _webhooks(context.sessions, environ)
     try:
         pi = PiSettings.from_env(environ)

@@ -93,6 +93,8 @@ class WorkerContext:
         webhooks: The webhook dispatcher (merchants' signed event deliveries).
         stale_seconds: Age after which the sweep re-enqueues a payment's step.
         mint_batch: Largest batch one mint task deposits.
+        mint_min_batch: Waiting payments that start a mint at once.
+        mint_linger_seconds: Wait of the oldest waiting payment that starts a smaller mint.
     """
 
     sessions: sessionmaker[Session]
@@ -105,6 +107,8 @@ class WorkerContext:
     webhooks: WebhookDelivery | None = None
     stale_seconds: float = 30.0
     mint_batch: int = 500
+    mint_min_batch: int = 1
+    mint_linger_seconds: float = 0.0
 
     def require(self, component: str) -> Any:
         """The named component.

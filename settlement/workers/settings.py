@@ -31,6 +31,11 @@ class WorkerSettings(EnvSettings):
             :class:`~settlement.workers.context.WorkerContext` from the environment.
         worker_escrow_hold_seconds: How long minted payments are held in the escrow.
         worker_mint_batch: Most payments one mint task deposits.
+        worker_mint_min_batch: A mint starts once this many payments wait to be minted (Kafka's
+            ``batch.size``); 1 mints as soon as one payment is verified.
+        worker_mint_linger_seconds: ...or once the oldest waiting payment has waited this long
+            (Kafka's ``linger.ms``); a smaller batch waits at most this plus one sweep interval.
+            Larger values mean fewer on-chain transactions and later escrow deposits.
         worker_metrics_port: A Celery worker serves its Prometheus metrics here (None: off; see
             :mod:`settlement.workers.metrics` for the prefork pool).
         worker_redeemer_key: Hex key of the redeemer (an MSC minter that receives and burns
@@ -53,6 +58,8 @@ class WorkerSettings(EnvSettings):
     worker_context_factory: str = "settlement.workers.assembly:build_context"
     worker_escrow_hold_seconds: int = Field(default=3 * 24 * 3600, ge=0)
     worker_mint_batch: int = Field(default=500, ge=1, le=500)
+    worker_mint_min_batch: int = Field(default=1, ge=1)
+    worker_mint_linger_seconds: float = Field(default=0.0, ge=0)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_redeemer_key: SecretStr | None = None
 

@@ -13,12 +13,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from settlement.ledger.sql import utcnow
+from settlement.minting.models import EscrowHolding
 from settlement.payments.models import Payment, PaymentStatus
 from settlement.payouts.models import Payout, PayoutStatus
-from settlement.workers.context import WorkerContext
+from settlement.workers.context import Minter, WorkerContext
 from settlement.workers.retry import StepBusyError
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,12 @@ def approve_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
     flow = ctx.require("flow")
     # One step per payment at a time: a duplicate waits, then sees the status already moved.
     with ctx.locks.hold("payment", payment_id):
-        status = _status(ctx, pid)
+        # One read serves the status check and the flow (payment, quote); fresh, under the lock.
+        snapshot = flow.snapshot(pid)
+        status = None if snapshot is None else snapshot.payment.status
         if status != PaymentStatus.INCOMPLETE:
             return StepResult(f"skipped: payment is {status}")
-        payment = flow.approve(pid)
+        payment = flow.approve(pid, snapshot)
     return StepResult(str(payment.status))
 
 
@@ -77,13 +80,15 @@ def verify_payment(ctx: WorkerContext, payment_id: str) -> StepResult:
     pid = uuid.UUID(payment_id)
     flow = ctx.require("flow")
     with ctx.locks.hold("payment", payment_id):
-        status = _status(ctx, pid)
+        # One read serves the status check and the flow (payment, quote, refund); fresh, under the lock.
+        snapshot = flow.snapshot(pid)
+        status = None if snapshot is None else snapshot.payment.status
         if status == PaymentStatus.PENDING_STELLAR:
             # An earlier run verified it but may have died before its mint was enqueued.
             return StepResult("skipped: already verified", (FollowUp(MINT),))
         if status != PaymentStatus.PENDING_ANCHOR:
             return StepResult(f"skipped: payment is {status}")
-        payment = flow.verify_and_complete(pid)
+        payment = flow.verify_and_complete(pid, snapshot)
     follow = (FollowUp(MINT),) if payment.status == PaymentStatus.PENDING_STELLAR else ()
     return StepResult(str(payment.status), follow)
 
@@ -127,40 +132,109 @@ def deliver_webhooks(ctx: WorkerContext) -> StepResult:
 
 
 def mint_pending(ctx: WorkerContext) -> StepResult:
-    """Mints every ``pending_stellar`` payment into the escrow, one minter at a time.
+    """Mints the ``pending_stellar`` payments into the escrow once a batch is due, one minter at a time.
+
+    A batch is due (:func:`mint_is_due`) when ``ctx.mint_min_batch`` payments wait to be minted or
+    the oldest of them has waited ``ctx.mint_linger_seconds``: Kafka's ``batch.size`` and
+    ``linger.ms``, fewer and fuller on-chain transactions for a bounded delay. A batch a crash left
+    open is always due (its recovery never waits). A run that finds nothing due mints nothing and
+    says it lingers. Nothing has to remember that ask: every verified payment asks again, and the
+    sweep asks every ``MSC_WORKER_SWEEP_SECONDS`` while anything is ``pending_stellar``, so a
+    payment's batch starts at most the linger plus one sweep interval (plus a mint in flight)
+    after it was verified.
 
     Each verified payment asks for a mint, so many asks arrive while one mint is in flight. Only
     one run holds the mint lock; the others return at once (never parking a worker on the lock),
-    and the holder keeps minting until nothing is pending, so what arrives during a batch joins
-    the next one — batching follows the load by itself. After letting go, the holder looks once
-    more: a payment whose ask was turned away just before the release is minted then (or by the
-    run that took the lock over).
+    and the holder keeps minting while a batch is due, so what arrives during a batch joins the
+    next one (a remainder too small and too young waits for more). After letting go, the holder
+    looks once more: a batch that became due while an ask was turned away just before the
+    release is minted then (or by the run that took the lock over).
     """
     minter = ctx.require("minter")
     reports: list[str] = []
     while True:
         try:
             with ctx.locks.hold("escrow", "mint", wait_seconds=0):
-                while True:
-                    report = minter.run_once(max_batch=ctx.mint_batch)
-                    reports.append(str(report))
-                    progressed = report.completed + report.failed > 0
-                    if not progressed or not _mint_pending_exists(ctx):
-                        break
+                stalled = _mint_while_due(ctx, minter, reports)
         except StepBusyError:
             return StepResult(
                 "skipped: a running mint takes what is pending" if not reports else f"minted: {reports}"
             )
-        if not progressed or not _mint_pending_exists(ctx):
-            return StepResult(f"minted: {reports}")
+        backlog = _mint_backlog(ctx)
+        if stalled or not _batch_due(ctx, backlog):
+            return StepResult(_mint_outcome(ctx, reports, backlog))
 
 
-def _mint_pending_exists(ctx: WorkerContext) -> bool:
-    with ctx.sessions() as session:
-        waiting = session.scalar(
-            select(Payment.id).where(Payment.status == str(PaymentStatus.PENDING_STELLAR)).limit(1)
+@dataclass(frozen=True)
+class MintBacklog:
+    """The ``pending_stellar`` payments as the mint sees them."""
+
+    waiting: int
+    """Payments in no batch yet: what the next batch would claim."""
+    oldest_age_seconds: float
+    """How long the oldest of those has been ``pending_stellar`` (0 when none waits)."""
+    in_open_batches: int
+    """Payments claimed by a batch that is not completed (a crash's leftover, or a mint running)."""
+
+
+def mint_is_due(waiting: int, oldest_age_seconds: float, min_batch: int, linger_seconds: float) -> bool:
+    """Whether a new batch should be minted now: ``min_batch`` payments wait, or the oldest of
+    the waiting ones has waited ``linger_seconds``.
+
+    With the defaults (1, 0.0) any waiting payment is minted at once.
+    """
+    return waiting >= min_batch or (waiting > 0 and oldest_age_seconds >= linger_seconds)
+
+
+def _batch_due(ctx: WorkerContext, backlog: MintBacklog) -> bool:
+    """The linger rule of the context's settings; an open batch is always due (recovery)."""
+    return backlog.in_open_batches > 0 or mint_is_due(
+        backlog.waiting, backlog.oldest_age_seconds, ctx.mint_min_batch, ctx.mint_linger_seconds
+    )
+
+
+def _mint_while_due(ctx: WorkerContext, minter: Minter, reports: list[str]) -> bool:
+    """Mints batches while one is due (under the mint lock); whether a mint made no progress."""
+    while _batch_due(ctx, _mint_backlog(ctx)):
+        report = minter.run_once(max_batch=ctx.mint_batch)
+        reports.append(str(report))
+        if report.completed + report.failed == 0:
+            return True  # another minter holds what is pending; asking again would spin
+    return False
+
+
+def _mint_backlog(ctx: WorkerContext) -> MintBacklog:
+    """Counts and ages the backlog in one query.
+
+    "Waiting" mirrors the minter's claim: ``pending_stellar`` and not held by any batch.
+    """
+    unclaimed = EscrowHolding.payment_id.is_(None)
+    statement = (
+        select(
+            func.count().filter(unclaimed),
+            func.min(Payment.updated_at).filter(unclaimed),
+            func.count(EscrowHolding.payment_id),
         )
-    return waiting is not None
+        .select_from(Payment)
+        .outerjoin(EscrowHolding, EscrowHolding.payment_id == Payment.id)
+        .where(Payment.status == str(PaymentStatus.PENDING_STELLAR))
+    )
+    with ctx.sessions() as session:
+        waiting, oldest, claimed = session.execute(statement).one()
+    age = 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+    return MintBacklog(int(waiting), age, int(claimed))
+
+
+def _mint_outcome(ctx: WorkerContext, reports: list[str], backlog: MintBacklog) -> str:
+    """What a mint run did, and why it left the rest waiting."""
+    done = f"minted: {reports}" if reports else ""
+    if backlog.waiting == 0 or _batch_due(ctx, backlog):
+        return done or "nothing to mint"
+    lingering = (
+        f"lingering: {backlog.waiting} pending, "
+        f"oldest {backlog.oldest_age_seconds:.1f}s < {ctx.mint_linger_seconds}s"
+    )
+    return f"{done}; {lingering}" if done else lingering
 
 
 def release_due(ctx: WorkerContext) -> StepResult:

@@ -287,3 +287,43 @@ def test_wallet_helper_builds_signs_and_submits_real_transaction(
     tx = horizon_server.transactions().transaction(txid).call()
     assert (tx["memo"], tx["source_account"], tx["successful"]) == (pid, user.public_key, True)
     assert len(tx["signatures"]) == 1
+
+
+def test_wallet_waits_for_the_developers_approval_when_asked(
+    peer: PeerServer, control: PeerControl, horizon_server: Server
+) -> None:
+    """With ``await_approval`` the wallet pays once the app approves (as the Pi app's dialog does);
+    without it, or when the approval never comes, it refuses and nothing is submitted."""
+    import threading
+    import time
+
+    import httpx
+
+    user = control.create_user(10 * PI)
+    pid = control.create_u2a_payment(user.uid, 2, "tea", {})
+    with pytest.raises(RuntimeError, match="not_approved"):
+        control.wallet_pay(pid)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="not_approved"):
+        control.wallet_pay(pid, await_approval=0.3)
+    assert time.monotonic() - started >= 0.3
+    with pytest.raises(RuntimeError, match="invalid_arguments"):
+        control._post(f"payments/{pid}/wallet_pay", {"await_approval_seconds": "soon"})
+    assert (
+        horizon_server.payments().for_account(user.public_key).call()["_embedded"]["records"][-1]["type"]
+        == "create_account"
+    )  # nothing was paid yet
+
+    def approve_later() -> None:
+        time.sleep(0.2)
+        httpx.post(
+            f"{peer.platform_url}/payments/{pid}/approve",
+            headers={"Authorization": "Key test-server-api-key"},
+        ).raise_for_status()
+
+    approver = threading.Thread(target=approve_later)
+    approver.start()
+    txid = control.wallet_pay(pid, await_approval=10)
+    approver.join()
+    tx = horizon_server.transactions().transaction(txid).call()
+    assert (tx["memo"], tx["source_account"], tx["successful"]) == (pid, user.public_key, True)

@@ -237,3 +237,40 @@ def test_transaction_made_after_the_deadline_is_refused(env: Env) -> None:
     assert refused.status == S.ERROR and "after the payment's deadline" in (refused.error_reason or "")
     with env.db.sessions() as session:
         assert credits_of(session, order.payment.id) == []
+
+
+def test_transaction_arriving_before_the_approval_move_is_recorded_and_settles_once(env: Env) -> None:
+    """Pi approved the payment (our approval call went through) and the customer paid before our
+    approval step recorded its move: the completion callback makes that move, records the txid,
+    the approval step then finds nothing to do, and verification credits the payment once."""
+    order = new_order(env)
+    env.platform.approve_payment(order.pi_id)  # the approval step's call to Pi, its move not yet made
+    txid = env.control.wallet_pay(order.pi_id)
+
+    assert env.flow.submit_txid(order.payment.id, txid).status == S.PENDING_ANCHOR
+    assert env.flow.submit_txid(order.payment.id, txid).status == S.PENDING_ANCHOR  # a re-delivery
+    assert env.flow.approve(order.payment.id).status == S.PENDING_ANCHOR  # nothing left to approve
+    assert env.flow.verify_and_complete(order.payment.id).status == S.PENDING_STELLAR
+    assert env.flow.verify_and_complete(order.payment.id).status == S.PENDING_STELLAR
+    with env.db.sessions() as session:
+        assert moves_of(session, order.payment.id) == HAPPY_MOVES
+        assert len(credits_of(session, order.payment.id)) == 3
+        assert owed_to_merchant(session, order.payment.merchant_id) == order.quote.buy_amount
+
+
+def test_transaction_for_a_payment_pi_never_approved_is_refused_and_nothing_is_recorded(env: Env) -> None:
+    """A completion callback for a payment nobody approved (its transaction made outside the Pi
+    wallet, with the right memo and amount) is refused: no txid, no move, no credit."""
+    order = new_order(env)
+    txid = pay_custom(
+        env.peer, order.user.secret_seed, [(env.peer.app.public_key, order.quote.sell_amount)], order.pi_id
+    )
+
+    with pytest.raises(InvalidTransitionError, match="its status is incomplete"):
+        env.flow.submit_txid(order.payment.id, txid)
+
+    current = env.flow.get(order.payment.id)
+    assert (current.status, current.txid) == (S.INCOMPLETE, None)
+    with env.db.sessions() as session:
+        assert moves_of(session, order.payment.id) == []
+        assert credits_of(session, order.payment.id) == []
