@@ -20,11 +20,15 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Role
 from api.payments import service
-from api.payments.endpoints import Payments, Tasks
+from api.payments.endpoints import Payments, Tasks, get_pi_check
+from api.payments.precheck import PiPaymentCheck
 from api.payments.schemas import PaymentView, PiPaymentId, TxidRequest, view
+from settlement.flow.approval import approved_on_pi, catch_up_approval
 from settlement.flow.errors import TxidMismatchError
 from settlement.flow.pi_flow import normalise_txid
 from settlement.payments.errors import InvalidTransitionError, TxidAlreadyUsedError
+from settlement.payments.models import Payment, PaymentStatus
+from settlement.payments.service import PaymentService
 from settlement.workers.steps import APPROVE, VERIFY
 
 router = APIRouter(prefix="/v1/pi/payments", tags=["pi callbacks"])
@@ -63,28 +67,55 @@ def complete(
     sessions: Sessions,
     payments: Payments,
     tasks: Tasks,
+    pi_check: Annotated[PiPaymentCheck | None, Depends(get_pi_check)],
 ) -> PaymentView:
     """Records the customer's Pi transaction (`pending_anchor`) and queues its verification on
     Horizon, the completion on the Pi platform and the MSC mint into the merchant's escrow.
 
     The txid is recorded before anything else happens, under a unique constraint: one Pi
-    transaction pays one payment, once.
+    transaction pays one payment, once. A transaction that overtakes the recording of the
+    payment's approval is accepted when the Pi platform shows the payment approved.
     """
     txid = normalise_txid(data.txid)
+    try:
+        payment = _record_txid(sessions, principal, payments, pi_payment_id, txid)
+    except InvalidTransitionError:
+        with sessions() as session:
+            current = service.visible_by_pi_id(session, principal, pi_payment_id)
+        if not (
+            current.status == PaymentStatus.INCOMPLETE
+            and pi_check is not None
+            and approved_on_pi(pi_check.platform, pi_payment_id)
+        ):
+            raise
+        catch_up_approval(sessions, payments, current.id)
+        payment = _record_txid(sessions, principal, payments, pi_payment_id, txid)
+    tasks.enqueue(VERIFY, str(payment.id))
+    return view(payment, queued=VERIFY)
+
+
+def _record_txid(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    payments: PaymentService,
+    pi_payment_id: str,
+    txid: str,
+) -> Payment:
+    """The txid's record and move (``PaymentService.record_txid``), or the payment if a concurrent
+    delivery of the same callback recorded this very txid first."""
     try:
         with sessions.begin() as session:
             payment = service.visible_by_pi_id(session, principal, pi_payment_id)
             if payment.txid is not None and payment.txid != txid:
                 raise TxidMismatchError(payment.id, payment.txid, txid)
-            payment = payments.record_txid(session, payment.id, txid)
+            return payments.record_txid(session, payment.id, txid)
     except (InvalidTransitionError, TxidAlreadyUsedError):
-        # A concurrent delivery of the same callback may have recorded this very txid first (this
-        # one then lost the conditional UPDATE or the unique index): that is success, not a conflict.
+        # The concurrent delivery lost the conditional UPDATE or the unique index: that is success,
+        # not a conflict.
         with sessions() as session:
             payment = service.visible_by_pi_id(session, principal, pi_payment_id)
         if payment.txid != txid:
             if payment.txid is not None:
                 raise TxidMismatchError(payment.id, payment.txid, txid) from None
             raise
-    tasks.enqueue(VERIFY, str(payment.id))
-    return view(payment, queued=VERIFY)
+        return payment

@@ -36,6 +36,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from settlement.flow import checks
+from settlement.flow.approval import approved_on_pi, catch_up_approval
 from settlement.flow.errors import InvalidTxidError, TxidMismatchError
 from settlement.flow.models import PiRefund
 from settlement.flow.settings import FlowSettings
@@ -159,10 +160,9 @@ class PiPaymentFlow:
     def submit_txid(self, payment_id: uuid.UUID, txid: str) -> Payment:
         """Records the customer's Pi transaction under its unique constraint (``-> pending_anchor``).
 
-        The same txid again is a no-op returning the payment. A payment still ``incomplete`` here
-        whose Pi payment is approved (the customer paid between our approval call to Pi and the
-        approval step's move) gets that move first, exactly as the approval step would make it;
-        one Pi has not approved is refused, as a Pi wallet cannot have paid it.
+        The same txid again is a no-op returning the payment. A payment still ``incomplete`` whose
+        Pi payment is approved gets the approval step's move first (:mod:`settlement.flow.approval`);
+        one Pi has not approved is refused, as no Pi wallet can have paid it.
 
         Raises:
             InvalidTxidError: not a transaction hash.
@@ -177,14 +177,9 @@ class PiPaymentFlow:
             return self._record_txid(payment_id, txid)
         except InvalidTransitionError:
             current = self.get(payment_id)
-            if current.status != S.INCOMPLETE or not self._approved_on_pi(current):
+            if current.status != S.INCOMPLETE or not approved_on_pi(self.platform, current.pi_payment_id):
                 raise
-        self._move(
-            payment_id,
-            S.INCOMPLETE,
-            S.PENDING_USER_TRANSFER_START,
-            "approved on the Pi platform (found approved when the customer's transaction arrived)",
-        )
+        catch_up_approval(self.sessions, self.payments, payment_id)
         return self._record_txid(payment_id, txid)
 
     def _record_txid(self, payment_id: uuid.UUID, txid: str) -> Payment:
@@ -202,14 +197,6 @@ class PiPaymentFlow:
             if current.txid is not None:
                 raise TxidMismatchError(payment_id, current.txid, txid) from None
             raise
-
-    def _approved_on_pi(self, payment: Payment) -> bool:
-        """Whether Pi shows ``payment`` approved and still open (False if Pi cannot be asked)."""
-        try:
-            pi = self.platform.get_payment(payment.pi_payment_id)
-        except PiPlatformError:
-            return False
-        return pi.status.developer_approved and not (pi.status.cancelled or pi.status.user_cancelled)
 
     def verify_and_complete(self, payment_id: uuid.UUID, snapshot: PaymentSnapshot | None = None) -> Payment:
         """Verifies the recorded transaction on Horizon, completes on Pi, credits the ledger

@@ -123,7 +123,7 @@ class PiReconciler:
             finally:
                 # Once per page (and where a transient error stopped it): handling an operation is
                 # idempotent, so a crash before this only means reading those operations again.
-                if position != saved:
+                if position is not None and position != saved:
                     with self.sessions() as session, session.begin():
                         stream_cursor.save(session, account, position, self.flow.payments.clock())
             if len(page.records) < limit:

@@ -13,16 +13,28 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from stellar_sdk import Keypair
 
+from api.app import create_app
+from api.payments.precheck import PiPaymentCheck
+from api.settings import ApiSettings
+from chain.settings import ChainSettings
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
+from pi_peer.control import PeerControl
+from pi_peer.server import PeerServer
 from settlement.payments.models import Payment, PaymentStatus, PaymentStatusChange
-from tests.api.support import Db, bearer, new_merchant
-from tests.api.test_payments import Api, api, open_api, txid
+from settlement.pi.platform_client import PiPlatformClient
+from tests.api.support import BUILD_DIR, Db, bearer, new_merchant
+from tests.api.test_payments import PI, Api, RecordingQueue, api, open_api, txid
+from tests.support.pi_peer import API_KEY as PEER_API_KEY
+from tests.support.pi_peer import app_keypair, control, peer
 
-__all__ = ["api"]
+__all__ = ["api", "app_keypair", "control", "peer"]
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +178,58 @@ def test_sameCallbacksFiveTimesConcurrently_recordOnce(pg_api: Api) -> None:
             )
         ).all()
     assert sorted(moves) == ["pending_anchor", "pending_user_transfer_start"]
+
+
+@pytest.fixture
+def peer_api(
+    db: Db, peer: PeerServer, app_keypair: Keypair, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """The app with the Pi network configured (a real Pi peer) and a recording queue (no workers)."""
+    check = PiPaymentCheck(PiPlatformClient(PEER_API_KEY, peer.platform_url), app_keypair.public_key)
+    settings = ApiSettings.from_env({}, database_url=db.url)
+    chain = ChainSettings.from_env(
+        {}, rpc_url="http://127.0.0.1:9", build_dir=BUILD_DIR, deployments_dir=tmp_path_factory.mktemp("dep")
+    )
+    queue = RecordingQueue()
+    app = create_app(settings, chain_settings=chain, task_queue=queue, pi_check=check)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, db, queue)
+
+
+def test_piComplete_beforeTheApprovalMoveIsRecorded_takesTheTxidWhenPiApproved(
+    peer_api: Api, peer: PeerServer, control: PeerControl
+) -> None:
+    """The customer paid between the approval step's call to Pi and its move: the callback makes
+    the move (Pi shows the payment approved) and records the txid; for a payment Pi has not
+    approved the same callback is 409 and changes nothing."""
+    _, key = new_merchant(peer_api.db)
+    approve_on_pi = {"Authorization": f"Key {PEER_API_KEY}"}
+    for approved in (True, False):
+        user = control.create_user(100 * PI)
+        pi_id = control.create_u2a_payment(user.uid, 10, "Pecel", {})
+        made = peer_api.pay(key, peer_api.quote(key), pi_id)
+        assert made.status_code == 202 and made.json()["status"] == "incomplete", made.text
+        if approved:
+            approval = httpx.post(f"{peer.platform_url}/payments/{pi_id}/approve", headers=approve_on_pi)
+            approval.raise_for_status()
+            tx = control.wallet_pay(pi_id)
+        else:
+            tx = txid()
+        before = peer_api.counts()
+        done = peer_api.client.post(
+            f"/v1/pi/payments/{pi_id}/complete", json={"txid": tx}, headers=bearer(key)
+        )
+        detail = peer_api.client.get(f"/v1/payments/{made.json()['id']}", headers=bearer(key)).json()
+        moves = [(h["from_status"], h["to_status"]) for h in detail["history"]]
+        if approved:
+            assert done.status_code == 202, done.text
+            assert (done.json()["status"], done.json()["txid"]) == ("pending_anchor", tx)
+            assert moves == [
+                ("incomplete", "pending_user_transfer_start"),
+                ("pending_user_transfer_start", "pending_anchor"),
+            ]
+            assert peer_api.queue.of(made.json()["id"])[-1] == "payments.verify_and_complete"
+        else:
+            assert done.status_code == 409 and done.json()["error"] == "invalid_transition", done.text
+            assert (detail["status"], detail["txid"], moves) == ("incomplete", None, [])
+            assert peer_api.counts() == before
