@@ -82,13 +82,13 @@ def complete(
     except InvalidTransitionError:
         with sessions() as session:
             current = service.visible_by_pi_id(session, principal, pi_payment_id)
-        if not (
-            current.status == PaymentStatus.INCOMPLETE
-            and pi_check is not None
-            and approved_on_pi(pi_check.platform, pi_payment_id)
-        ):
+        if current.status == PaymentStatus.INCOMPLETE:
+            if pi_check is None or not approved_on_pi(pi_check.platform, pi_payment_id):
+                raise
+            catch_up_approval(sessions, payments, current.id)
+        elif current.status != PaymentStatus.PENDING_USER_TRANSFER_START:
             raise
-        catch_up_approval(sessions, payments, current.id)
+        # (or the approval step's move landed in between: the txid can be recorded now)
         payment = _record_txid(sessions, principal, payments, pi_payment_id, txid)
     tasks.enqueue(VERIFY, str(payment.id))
     return view(payment, queued=VERIFY)

@@ -177,9 +177,13 @@ class PiPaymentFlow:
             return self._record_txid(payment_id, txid)
         except InvalidTransitionError:
             current = self.get(payment_id)
-            if current.status != S.INCOMPLETE or not approved_on_pi(self.platform, current.pi_payment_id):
+            if current.status == S.INCOMPLETE:
+                if not approved_on_pi(self.platform, current.pi_payment_id):
+                    raise
+                catch_up_approval(self.sessions, self.payments, payment_id)
+            elif current.status != S.PENDING_USER_TRANSFER_START:
                 raise
-        catch_up_approval(self.sessions, self.payments, payment_id)
+        # (or the approval step's move landed in between: the txid can be recorded now)
         return self._record_txid(payment_id, txid)
 
     def _record_txid(self, payment_id: uuid.UUID, txid: str) -> Payment:
