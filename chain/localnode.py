@@ -37,12 +37,19 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 class AnvilNode:
-    """A local anvil process with the same settings Brownie's development network uses."""
+    """A local anvil process with the same settings Brownie's development network uses.
 
-    def __init__(self, port: int = 8545, chain_id: int = 31337, accounts: int = 10) -> None:
+    ``gas_limit``: the block gas limit (Brownie's development default; a benchmark may give a
+    public chain's, e.g. 30M, since how many payments one transaction carries depends on it).
+    """
+
+    def __init__(
+        self, port: int = 8545, chain_id: int = 31337, accounts: int = 10, gas_limit: int = 12_000_000
+    ) -> None:
         self.port = port
         self.chain_id = chain_id
         self.accounts = accounts
+        self.gas_limit = gas_limit
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +77,7 @@ class AnvilNode:
             "--accounts",
             str(self.accounts),
             "--gas-limit",
-            "12000000",
+            str(self.gas_limit),
             "--block-base-fee-per-gas",
             "0",
             "--silent",
