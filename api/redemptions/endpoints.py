@@ -60,7 +60,12 @@ def get_redemptions(request: Request) -> RedemptionService:
         redeemer = (
             Signer.from_key(redeemer_key.get_secret_value()) if redeemer_key else Signer.from_settings(chain)
         )
-        service = RedemptionService(request.app.state.sessions, load_platform(chain), redeemer)
+        service = RedemptionService(
+            request.app.state.sessions,
+            load_platform(chain),
+            redeemer,
+            max_valid_seconds=WorkerSettings.from_env().worker_redemption_max_valid_seconds,
+        )
         request.app.state.redemptions = service
     return service
 
@@ -85,33 +90,40 @@ def redeem(
     """Relays the merchant's signed authorization, records the payout, then burns the MSC.
 
     Requires `Idempotency-Key`: the same key and body replay the first response; another body
-    with the same key is 409. The response shows the payout as recorded; `GET` it to follow the
-    burn and the bank transfer.
+    with the same key is 409. Every field is checked (integers against SQL and the contract,
+    `valid_before` at most `MSC_WORKER_REDEMPTION_MAX_VALID_SECONDS` ahead of the chain's time)
+    before anything is sent; a refusal is a 4xx that changes nothing. The response shows the
+    payout as recorded; `GET` it to follow the burn and the bank transfer.
     """
     if idem.key is None:
         raise IdempotencyKeyRequiredError()
     assert principal.merchant_id is not None  # merchant keys always have one
     merchant_id = principal.merchant_id
-
-    def effect(session: Session) -> RedemptionRead:
+    with sessions() as session:
         merchant = session.get(Merchant, merchant_id)
         assert merchant is not None  # a key's merchant exists (foreign key)
-        auth = data.authorization
-        request = RedemptionRequest(
-            idempotency_key=str(idem.key),
-            merchant_id=str(merchant_id),
-            merchant_address=merchant.evm_address,
-            amount=data.amount,
-            bank_account=data.bank_account,
-            authorization=Authorization(
-                sender=merchant.evm_address,
-                value=data.amount,
-                valid_after=auth.valid_after,
-                valid_before=auth.valid_before,
-                nonce=bytes.fromhex(auth.nonce[2:]),
-                signature=bytes.fromhex(auth.signature[2:]),
-            ),
-        )
+        address = merchant.evm_address
+    auth = data.authorization
+    request = RedemptionRequest(
+        idempotency_key=str(idem.key),
+        merchant_id=str(merchant_id),
+        merchant_address=address,
+        amount=data.amount,
+        bank_account=data.bank_account,
+        authorization=Authorization(
+            sender=address,
+            value=data.amount,
+            valid_after=auth.valid_after,
+            valid_before=auth.valid_before,
+            nonce=bytes.fromhex(auth.nonce[2:]),
+            signature=bytes.fromhex(auth.signature[2:]),
+        ),
+    )
+    # Write-ahead: the intent is committed and the relay sent in transactions of their own,
+    # before the idempotency transaction takes SQLite's one write lock; the payout follows in it.
+    redemptions.prepare(request)
+
+    def effect(session: Session) -> RedemptionRead:
         payout = redemptions.request(session, request)
         return _read(redemptions, session, payout)
 

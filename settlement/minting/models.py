@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
@@ -49,9 +49,18 @@ class MintBatch(Base):
     )
     total_amount: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="Sen of all its payments.")
     minted_amount: Mapped[int] = mapped_column(
-        BigInteger, nullable=False, default=0, doc="Sen minted for it (the rest came from the idle balance)."
+        BigInteger,
+        nullable=False,
+        default=0,
+        doc="Sen of its mints that are final (mined at the confirmation depth).",
     )
     mint_tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    mint_amount: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, doc="Sen of its written-ahead mint not yet final (None: none)."
+    )
+    mint_raw_tx: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="The signed mint, committed before it is broadcast (None: none open)."
+    )
     deposit_tx_hashes: Mapped[list[str]] = mapped_column(
         JSON, nullable=False, default=list, doc="The depositBatch transactions, in order."
     )

@@ -52,3 +52,26 @@ class RedemptionNotFoundError(NotFoundError):
 
     def __init__(self, payout_id: uuid.UUID) -> None:
         super().__init__(f"payout {payout_id} has no redemption record", payout_id=str(payout_id))
+
+
+class RedemptionIntentNotFoundError(NotFoundError):
+    """No redemption intent has this id."""
+
+    code = "redemption_intent_missing"
+
+    def __init__(self, intent_id: uuid.UUID) -> None:
+        super().__init__(f"redemption intent {intent_id} does not exist", intent_id=str(intent_id))
+
+
+class RedemptionAbandonedError(ConflictError):
+    """The redemption under this key was abandoned: its relay never happened and never will."""
+
+    code = "redemption_abandoned"
+
+    def __init__(self, key: str, intent_id: uuid.UUID) -> None:
+        super().__init__(
+            f"the redemption under key {key!r} was abandoned (nothing moved); sign a new authorization "
+            "and use a new key",
+            key=key,
+            intent_id=str(intent_id),
+        )

@@ -95,7 +95,12 @@ def with_components(
             context.minter, context.releaser = _escrow(context.sessions, chain, settings)
         if settings.worker_redeemer_key is not None:
             redeemer = Signer.from_key(settings.worker_redeemer_key.get_secret_value())
-            context.payouts = RedemptionService(context.sessions, load_platform(chain), redeemer)
+            context.payouts = RedemptionService(
+                context.sessions,
+                load_platform(chain),
+                redeemer,
+                max_valid_seconds=settings.worker_redemption_max_valid_seconds,
+            )
     except MSCError:
         if strict:
             raise

@@ -13,6 +13,7 @@ import importlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,6 +76,14 @@ class PayoutProcessor(Protocol):
 
     def process(self, payout_id: uuid.UUID) -> Any:
         """Moves the payout one step along its state machine."""
+        ...
+
+    def open_intents(self, older_than: datetime, limit: int = 1000) -> list[uuid.UUID]:
+        """Redemption intents left unfinished since before ``older_than``."""
+        ...
+
+    def finish_intent(self, intent_id: uuid.UUID) -> Any:
+        """Finishes a redemption intent from the chain (recorded or abandoned); idempotent."""
         ...
 
 

@@ -8,6 +8,10 @@ from common.settings import EnvSettings
 from settlement.pi.horizon import PI_TESTNET_PASSPHRASE
 from settlement.workers.retry import RetryPolicy
 
+#: Depth a mint is booked at on any chain but the local development one (about 30 s on Polygon
+#: PoS, far deeper than its usual reorgs; an operator raises it where reorgs go deeper).
+PRODUCTION_MINT_CONFIRMATIONS = 12
+
 
 class WorkerSettings(EnvSettings):
     """How settlement tasks are queued and retried.
@@ -41,6 +45,15 @@ class WorkerSettings(EnvSettings):
         worker_redeemer_key: Hex key of the redeemer (an MSC minter that receives and burns
             redeemed MSC; keep it apart from the escrow depositor); payouts are processed only
             when it is set.
+        worker_redemption_max_valid_seconds: The furthest a redemption authorization's
+            ``valid_before`` may lie after the chain's time. A longer-lived signature is refused
+            before anything is sent (it is also what keeps ``valid_before`` inside int64).
+        worker_mint_confirmations: Blocks a mint's and a deposit's block needs on top before the
+            minter books the payments (a reorg shallower than this is redone, never booked).
+            Unset: 0 on the local development chain (``MSC_NETWORK=development``), else
+            :data:`PRODUCTION_MINT_CONFIRMATIONS`.
+        worker_confirmation_wait_seconds: How long one mint run waits for that depth before it
+            leaves the batch open for the next run (it holds the settlement key's lock meanwhile).
     """
 
     env_prefix = "MSC_"
@@ -62,6 +75,15 @@ class WorkerSettings(EnvSettings):
     worker_mint_linger_seconds: float = Field(default=0.0, ge=0)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_redeemer_key: SecretStr | None = None
+    worker_redemption_max_valid_seconds: int = Field(default=86_400, ge=60, le=366 * 86_400)
+    worker_mint_confirmations: int | None = Field(default=None, ge=0, le=1_000)
+    worker_confirmation_wait_seconds: float = Field(default=30.0, ge=0)
+
+    def mint_confirmations(self, network: str) -> int:
+        """The confirmation depth the minter books at on ``network`` (see the attribute)."""
+        if self.worker_mint_confirmations is not None:
+            return self.worker_mint_confirmations
+        return 0 if network == "development" else PRODUCTION_MINT_CONFIRMATIONS
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy of the tasks (the same for Celery and the in-process runner)."""

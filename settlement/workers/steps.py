@@ -19,6 +19,7 @@ from settlement.ledger.sql import utcnow
 from settlement.minting.models import EscrowHolding
 from settlement.payments.models import Payment, PaymentStatus
 from settlement.payouts.models import Payout, PayoutStatus
+from settlement.redemption.models import RedemptionIntent
 from settlement.workers.context import Minter, WorkerContext
 from settlement.workers.retry import StepBusyError
 
@@ -29,6 +30,7 @@ VERIFY = "payments.verify_and_complete"
 MINT = "payments.mint"
 RELEASE = "escrow.release"
 PAYOUT = "payouts.process"
+FINISH_REDEMPTION = "redemptions.finish"
 SWEEP = "payments.sweep"
 EXPIRE = "payments.expire"
 PI_RECONCILE = "pi.reconcile"
@@ -257,6 +259,23 @@ def process_payout(ctx: WorkerContext, payout_id: str) -> StepResult:
     return StepResult(f"payout {status}")
 
 
+def finish_redemption(ctx: WorkerContext, intent_id: str) -> StepResult:
+    """Finishes a redemption whose request failed or died after its intent was written: from the
+    chain's state it is recorded (then its payout is processed: the burn) or abandoned."""
+    processor = ctx.require("payouts")
+    with ctx.locks.hold("redemption_intent", intent_id):
+        status = processor.finish_intent(uuid.UUID(intent_id))
+    follow: tuple[FollowUp, ...] = ()
+    if str(status) == "recorded":
+        with ctx.sessions() as session:
+            payout_id = session.scalar(
+                select(RedemptionIntent.payout_id).where(RedemptionIntent.id == uuid.UUID(intent_id))
+            )
+        if payout_id is not None:
+            follow = (FollowUp(PAYOUT, (str(payout_id),)),)
+    return StepResult(f"redemption intent {status}", follow)
+
+
 def sweep(ctx: WorkerContext) -> StepResult:
     """Re-enqueues the step of every payment (and payout) left in a working status for too long.
 
@@ -290,6 +309,10 @@ def sweep(ctx: WorkerContext) -> StepResult:
                 .limit(SWEEP_LIMIT)
             )
             follow.extend(FollowUp(PAYOUT, (str(pid),)) for pid in ids)
+    if ctx.payouts is not None:
+        # A redemption whose request died after its write-ahead intent: finished from the chain.
+        intents = ctx.payouts.open_intents(cutoff, SWEEP_LIMIT)
+        follow.extend(FollowUp(FINISH_REDEMPTION, (str(iid),)) for iid in intents)
     if ctx.releaser is not None:
         follow.append(FollowUp(RELEASE))
     if ctx.reconciler is not None:

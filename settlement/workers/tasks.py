@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from settlement.escrowbooks import tasks as escrowbooks
 from settlement.workers import metrics, steps
 from settlement.workers.context import WorkerContext
 from settlement.workers.steps import StepResult
@@ -22,7 +23,9 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         steps.MINT: steps.mint_pending,
         steps.RELEASE: steps.release_due,
         steps.PAYOUT: steps.process_payout,
+        steps.FINISH_REDEMPTION: steps.finish_redemption,
         steps.SWEEP: steps.sweep,
+        escrowbooks.BOOK_OUTCOMES: escrowbooks.book_outcomes,
     }
 )
 
