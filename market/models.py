@@ -60,6 +60,8 @@ class MarketOrder(Base):
     __table_args__ = (
         Index("ix_market_book_orders_trader_status", "trader", "status"),
         Index("ix_market_book_orders_token_id_status", "token_id", "status"),
+        # A restart reads the open orders in priority order through this index, never the archive.
+        Index("ix_market_book_orders_status_sequence", "status", "sequence"),
     )
 
     order_id: Mapped[str] = mapped_column(
@@ -120,6 +122,9 @@ class MarketFill(Base):
     __table_args__ = (
         Index("ix_market_book_fills_status_sequence", "status", "sequence"),
         Index("ix_market_book_fills_token_id_sequence", "token_id", "sequence"),
+        # Today's fills (the safeguards' day counters at restart) and a token's trades since a time.
+        Index("ix_market_book_fills_timestamp_ms", "timestamp_ms"),
+        Index("ix_market_book_fills_token_id_timestamp_ms", "token_id", "timestamp_ms"),
     )
 
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -23,6 +23,15 @@ IDR (sen; 1 MSC = 1 sen):
 * ``payouts_failed`` liability — redemptions whose bank transfer failed, awaiting reversal.
 * ``fees_income`` income — redemption fees.
 * ``bank_payouts`` asset — the operator's Rupiah bank account payouts are paid from (reserves).
+* ``customer_refunds_owed`` liability — MSC the escrow paid back to the platform (the payer of
+  record of every deposit) for customers: merchants' refunds, the payer's share of a dispute, a
+  dispute decided by default, the guarantee fund's cover. The platform owes it to the customers as
+  a Pi refund (:mod:`settlement.flow.refunds` issues Pi refunds).
+* ``guarantee_fund`` liability — MSC in the escrow's guarantee fund (the operator's, withdrawable),
+  equal to the escrow's ``totals().guaranteeFund``.
+* ``guarantee_fund_contributions`` equity — the other side of the fund's money from outside the
+  books: debited when the operator pays MSC in, credited when it withdraws; its debit balance is
+  the operator's net contribution (like ``fx_conversion``, an equity account read on its debit side).
 """
 
 from __future__ import annotations
@@ -66,3 +75,8 @@ def msc_minted_to_escrow(merchant_id: str) -> AccountRef:
 def msc_merchant_balance(merchant_id: str) -> AccountRef:
     """MSC released to ``merchant_id``'s wallet and not yet redeemed."""
     return AccountRef(f"msc_merchant_balance:{merchant_id}", Currency.IDR, AccountKind.LIABILITY, merchant_id)
+
+
+CUSTOMER_REFUNDS_OWED = AccountRef("customer_refunds_owed", Currency.IDR, AccountKind.LIABILITY)
+GUARANTEE_FUND = AccountRef("guarantee_fund", Currency.IDR, AccountKind.LIABILITY)
+GUARANTEE_FUND_CONTRIBUTIONS = AccountRef("guarantee_fund_contributions", Currency.IDR, AccountKind.EQUITY)

@@ -2,8 +2,12 @@
 
 Every helper posts under an idempotency key derived from the payment or payout id and the
 movement (``payment:<id>:conversion:PI``), so a retried task, a restart or a duplicate callback
-posts nothing twice. Helpers do not check statuses: the caller moves the record's status and
-posts the movement in one transaction. The accounts are described in :mod:`settlement.ledger.chart`.
+posts nothing twice. Escrow outcomes that can happen more than once per payment (partial refunds)
+or that belong to no payment (guarantee fund changes) are keyed by the chain event that reported
+them (``escrow:<tx hash>:<log index>``); a release, at most one per payment, keeps its payment key
+so the releaser and the escrow books (:mod:`settlement.escrowbooks`) book it once between them.
+Helpers do not check statuses: the caller moves the record's status and posts the movement in one
+transaction. The accounts are described in :mod:`settlement.ledger.chart`.
 
 Movement                         Entries (Dr / Cr)
 -------------------------------  -----------------------------------------------------------------
@@ -12,6 +16,13 @@ conversion at the quote          PI: pi_received / fees_income (one leg per fee 
                                  IDR: fx_conversion / idr_owed_to_merchant:<m>
 MSC minted to escrow             IDR: idr_owed_to_merchant:<m> / msc_minted_to_escrow:<m>
 release from escrow              IDR: msc_minted_to_escrow:<m> / msc_merchant_balance:<m>
+refund by the merchant           IDR: msc_minted_to_escrow:<m> / customer_refunds_owed
+dispute decided by the arbiter   IDR: msc_minted_to_escrow:<m> / msc_merchant_balance:<m>
+                                      + customer_refunds_owed
+dispute decided by default       IDR: msc_minted_to_escrow:<m> / customer_refunds_owed
+guarantee fund covers a refund   IDR: guarantee_fund / customer_refunds_owed
+guarantee fund paid in           IDR: guarantee_fund_contributions / guarantee_fund
+guarantee fund withdrawn         IDR: guarantee_fund / guarantee_fund_contributions
 redemption (MSC burned)          IDR: msc_merchant_balance:<m> / merchant_payouts_pending + fees_income
 payout paid                      IDR: merchant_payouts_pending / bank_payouts
 payout failed                    IDR: merchant_payouts_pending / payouts_failed
@@ -19,6 +30,8 @@ payout reversed                  IDR: payouts_failed + fees_income / msc_merchan
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -121,20 +134,151 @@ def record_msc_minted_to_escrow(session: Session, payment: Payment) -> JournalEn
     )
 
 
-def record_release(session: Session, payment: Payment) -> JournalEntry:
-    """The payment's escrowed MSC released to the merchant's wallet."""
+def record_release(session: Session, payment: Payment, amount: int | None = None) -> JournalEntry:
+    """The payment's escrowed MSC released to the merchant's wallet.
+
+    Args:
+        amount: What the escrow released (its ``Released`` event, or ``getPayment().amount`` once
+            released): the payment's amount less what the merchant refunded before. Default: the
+            whole payment.
+    """
     merchant = payment.merchant_id
+    released = payment.idr_amount if amount is None else amount
     return post(
         session,
         _payment_entry(
             payment,
             "release",
             Currency.IDR,
-            debit(chart.msc_minted_to_escrow(merchant), payment.idr_amount),
-            credit(chart.msc_merchant_balance(merchant), payment.idr_amount),
+            debit(chart.msc_minted_to_escrow(merchant), released),
+            credit(chart.msc_merchant_balance(merchant), released),
             note="escrow released",
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent:
+    """The on-chain log an escrow outcome was read from: its identity is the idempotency key."""
+
+    tx_hash: str
+    """``0x`` lowercase hex."""
+    log_index: int
+
+    @property
+    def key(self) -> str:
+        """``escrow:<tx hash>:<log index>``."""
+        return f"escrow:{self.tx_hash.lower()}:{self.log_index}"
+
+
+def _escrow_entry(
+    event: ChainEvent, movement: str, *legs: Leg, reference: str | None, note: str
+) -> EntryDraft:
+    return EntryDraft(
+        idempotency_key=event.key,
+        currency=Currency.IDR,
+        kind=movement,
+        legs=tuple(legs),
+        reference=reference,
+        description=f"{note} (transaction {event.tx_hash}, log {event.log_index})",
+    )
+
+
+def _of(payment: Payment) -> str:
+    return f"(Pi payment {payment.pi_payment_id}, merchant {payment.merchant_id})"
+
+
+def record_escrow_refund(session: Session, payment: Payment, amount: int, event: ChainEvent) -> JournalEntry:
+    """The merchant refunded ``amount`` of the escrowed payment to the payer (the platform), which
+    now owes it to the customer; one entry per ``Refunded`` event (a payment can be refunded in parts)."""
+    return post(
+        session,
+        _escrow_entry(
+            event,
+            "escrow_refund",
+            debit(chart.msc_minted_to_escrow(payment.merchant_id), amount),
+            credit(chart.CUSTOMER_REFUNDS_OWED, amount),
+            reference=str(payment.id),
+            note=f"escrow refunded by the merchant {_of(payment)}",
+        ),
+    )
+
+
+def record_dispute_resolution(
+    session: Session,
+    payment: Payment,
+    to_merchant: int,
+    to_payer: int,
+    by_default: bool,
+    event: ChainEvent,
+) -> JournalEntry:
+    """A dispute decided: the arbiter's split (``escrow_split``) or, after the arbiter's deadline,
+    the default full refund (``escrow_default_refund``). The payer's share is owed to the customer.
+
+    Raises:
+        ValidationError: nothing was left to decide (a disputed payment always holds something).
+    """
+    legs = []
+    if to_merchant:
+        legs.append(credit(chart.msc_merchant_balance(payment.merchant_id), to_merchant))
+    if to_payer:
+        legs.append(credit(chart.CUSTOMER_REFUNDS_OWED, to_payer))
+    total = to_merchant + to_payer
+    if total <= 0 or to_merchant < 0 or to_payer < 0:
+        raise ValidationError(
+            f"dispute resolution of payment {payment.id} moved {to_merchant} + {to_payer}",
+            payment_id=str(payment.id),
+        )
+    return post(
+        session,
+        _escrow_entry(
+            event,
+            "escrow_default_refund" if by_default else "escrow_split",
+            debit(chart.msc_minted_to_escrow(payment.merchant_id), total),
+            *legs,
+            reference=str(payment.id),
+            note=(
+                f"dispute {'decided by default' if by_default else 'split by the arbiter'}: "
+                f"{to_merchant} to merchant {payment.merchant_id}, {to_payer} to the customer "
+                f"(Pi payment {payment.pi_payment_id})"
+            ),
+        ),
+    )
+
+
+def record_guarantee_refund(
+    session: Session, payment: Payment, amount: int, event: ChainEvent
+) -> JournalEntry:
+    """The guarantee fund paid ``amount`` of a released payment back to the payer (the platform),
+    owed to the customer; the merchant's debt to the fund stays on-chain (``covered``)."""
+    return post(
+        session,
+        _escrow_entry(
+            event,
+            "guarantee_refund",
+            debit(chart.GUARANTEE_FUND, amount),
+            credit(chart.CUSTOMER_REFUNDS_OWED, amount),
+            reference=str(payment.id),
+            note=f"refund covered by the guarantee fund {_of(payment)}",
+        ),
+    )
+
+
+def record_guarantee_fund_change(session: Session, delta: int, actor: str, event: ChainEvent) -> JournalEntry:
+    """The operator paid MSC into the guarantee fund (``delta`` > 0) or withdrew it (``delta`` < 0).
+
+    A decrease that pays a covered refund is booked by :func:`record_guarantee_refund`, not here.
+
+    Raises:
+        ValidationError: ``delta`` is zero.
+    """
+    if delta > 0:
+        legs = (debit(chart.GUARANTEE_FUND_CONTRIBUTIONS, delta), credit(chart.GUARANTEE_FUND, delta))
+        movement, note = "guarantee_funded", f"guarantee fund paid in by {actor}"
+    else:
+        legs = (debit(chart.GUARANTEE_FUND, -delta), credit(chart.GUARANTEE_FUND_CONTRIBUTIONS, -delta))
+        movement, note = "guarantee_withdrawn", f"guarantee fund withdrawn by {actor}"
+    return post(session, _escrow_entry(event, movement, *legs, reference=None, note=note))
 
 
 def record_redemption(session: Session, payout: Payout) -> JournalEntry:

@@ -122,3 +122,23 @@ class Posting(Base):
     )
 
     account: Mapped[LedgerAccount] = relationship(lazy="joined", viewonly=True)
+
+
+class EscrowBooksCursor(Base):
+    """How far the escrow books (:mod:`settlement.escrowbooks`) have read one escrow's events in the
+    indexer's mirror: the last event booked, moved in the same transaction as its entries, so a
+    restarted booker continues exactly after it and a crash mid-page books that page again whole.
+    """
+
+    __tablename__ = "ledger_escrow_cursors"
+
+    escrow: Mapped[str] = mapped_column(String(42), primary_key=True, doc="Escrow address, lowercase.")
+    block_number: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="Block of the last event read.")
+    log_index: Mapped[int] = mapped_column(BigInteger, nullable=False, doc="Its log index (-1: none yet).")
+    block_hash: Mapped[str | None] = mapped_column(
+        String(66), nullable=True, doc="Its block's hash, to notice a reorg deeper than the confirmations."
+    )
+    scanned_block: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, doc="Every escrow event up to this block is booked."
+    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

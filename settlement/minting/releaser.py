@@ -87,7 +87,11 @@ class EscrowReleaser:
                     self.sender.transact(self.platform.escrow.functions.releaseBatch(ids))
             records = self._read(chunk)
             booked += self._book(
-                [h for h, r in zip(chunk, records, strict=True) if r.status == ESCROW_STATUS_RELEASED]
+                [
+                    (h, r.amount)
+                    for h, r in zip(chunk, records, strict=True)
+                    if r.status == ESCROW_STATUS_RELEASED
+                ]
             )
         return booked
 
@@ -95,11 +99,12 @@ class EscrowReleaser:
         ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]
         return read_escrow_records(self.platform.w3, self.platform.escrow.address, ids)
 
-    def _book(self, released: list[EscrowHolding]) -> int:
-        """Books releases the chain shows, each once (conditional on ``released_at`` being empty)."""
+    def _book(self, released: list[tuple[EscrowHolding, int]]) -> int:
+        """Books releases the chain shows, each once (conditional on ``released_at`` being empty), at
+        the amount the escrow released (less than the payment after a merchant's partial refund)."""
         booked = 0
         with self.sessions.begin() as session:
-            for holding in released:
+            for holding, amount in released:
                 row = session.scalars(
                     select(EscrowHolding)
                     .where(
@@ -111,7 +116,7 @@ class EscrowReleaser:
                     continue  # booked by a concurrent run
                 payment = session.get(Payment, holding.payment_id)
                 assert payment is not None
-                record_release(session, payment)
+                record_release(session, payment, amount)
                 row.released_at = self.clock()
                 booked += 1
         return booked
