@@ -15,6 +15,9 @@ Every check reads the mirror (``indexer.models``) and/or the settlement books
   the escrow deposits on chain.
 * ``burned_ledger_matches_chain``: MSC the books say was redeemed == MSC burned on chain by the
   redemption burners (all burners when none is configured).
+* ``escrow_books_*``: the books' released / refunded / split / default-refunded / guarantee-paid
+  amounts == the mirror's escrow events, the books' escrow held == the mirror's open amounts, the
+  books' guarantee fund == the chain's.
 * ``carbon_supply_balanced`` (per token id): issued on chain == held + retired + bridged in the mirror.
 * ``carbon_retired_matches_chain`` (per token id): retired on chain == the mirror's certificates.
 
@@ -42,7 +45,7 @@ from indexer.models import (
     SupplyHistory,
     TokenBalance,
 )
-from settlement.ledger.models import Currency, JournalEntry, LedgerAccount, Posting
+from settlement.ledger.models import Currency, EscrowBooksCursor, JournalEntry, LedgerAccount, Posting
 
 Check = Callable[[Connection, ChainView], list[CheckResult]]
 
@@ -57,6 +60,7 @@ DECODED: Table = DecodedEvent.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = LedgerAccount.__table__  # type: ignore[assignment]
 ENTRIES: Table = JournalEntry.__table__  # type: ignore[assignment]
 POSTINGS: Table = Posting.__table__  # type: ignore[assignment]
+ESCROW_CURSORS: Table = EscrowBooksCursor.__table__  # type: ignore[assignment]
 
 ESCROW_ACCOUNT_PREFIX = "msc_minted_to_escrow:"
 MERCHANT_BALANCE_PREFIX = "msc_merchant_balance:"
@@ -275,6 +279,75 @@ def carbon_supply_checks(conn: Connection, chain: ChainView) -> list[CheckResult
     return results
 
 
+#: Outcome figures of the escrow: (name, mirror event, its amount argument, books entry kind, account
+#: prefix the entry credits). ``byDefault`` splits DisputeResolved into the arbiter's and the default's.
+ESCROW_OUTCOMES = (
+    ("released", "Released", "amount", "release", MERCHANT_BALANCE_PREFIX),
+    ("refunded", "Refunded", "amount", "escrow_refund", "customer_refunds_owed"),
+    ("split_to_merchant", "DisputeResolved", "toMerchant", "escrow_split", MERCHANT_BALANCE_PREFIX),
+    ("split_to_payer", "DisputeResolved", "toPayer", "escrow_split", "customer_refunds_owed"),
+    ("default_refunded", "DisputeResolved", "toPayer", "escrow_default_refund", "customer_refunds_owed"),
+    ("guarantee_paid", "GuaranteeRefundPaid", "amount", "guarantee_refund", "customer_refunds_owed"),
+)
+
+
+def escrow_books_match_mirror(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """The books follow every escrow outcome (``settlement.escrowbooks``): per outcome kind, what
+    the books posted == the mirror's events up to the block; the books' escrow held == the mirror's
+    open amounts (== the chain's, in the details); the books' guarantee fund == the chain's.
+
+    The books post at the escrow books' confirmation depth: reconcile at a block they have reached
+    (``ledger_escrow_cursors.scanned_block``, in the details) or a recent outcome shows as missing.
+    """
+    escrow = chain.escrow_address
+    events: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for event, args in conn.execute(
+        select(DECODED.c.event, DECODED.c.args).where(
+            DECODED.c.address == escrow,
+            DECODED.c.event.in_({o[1] for o in ESCROW_OUTCOMES}),
+            DECODED.c.block_number <= chain.block,
+        )
+    ):
+        events[str(event)].append(args)
+    scanned = conn.execute(
+        select(ESCROW_CURSORS.c.scanned_block).where(ESCROW_CURSORS.c.escrow == escrow)
+    ).scalar()
+    results: list[CheckResult] = []
+    for name, event, argument, kind, prefix in ESCROW_OUTCOMES:
+        wanted = [
+            a
+            for a in events[event]
+            if event != "DisputeResolved" or bool(a["byDefault"]) == (kind != "escrow_split")
+        ]
+        mirrored = _exact_sum(int(str(a[argument])) for a in wanted)
+        booked = -_ledger_signed_sum(conn, prefix, kind=kind, sign=-1)
+        results.append(
+            equal(
+                f"escrow_books_{name}",
+                escrow,
+                mirrored,
+                booked,
+                events=len(wanted),
+                books_scanned_block=scanned,
+            )
+        )
+    escrowed, fund = chain.escrow_totals()
+    held, count = _mirror_escrow_held(conn, escrow)
+    books_held = -_ledger_signed_sum(conn, ESCROW_ACCOUNT_PREFIX)
+    results.append(
+        equal(
+            "escrow_books_held", escrow, held, books_held, open_payments=count, chain_escrowed=str(escrowed)
+        )
+    )
+    # "guarantee_fund" is also the prefix of "guarantee_fund_contributions": take that one out.
+    fund_postings = _ledger_signed_sum(conn, "guarantee_fund") - _ledger_signed_sum(
+        conn, "guarantee_fund_contributions"
+    )
+    books_fund = -fund_postings
+    results.append(equal("escrow_books_guarantee_fund", escrow, fund, books_fund))
+    return results
+
+
 def default_checks(redemption_burners: Collection[str] = ()) -> list[Check]:
     """Every check, in the order they are run and shown."""
     return [
@@ -285,5 +358,6 @@ def default_checks(redemption_burners: Collection[str] = ()) -> list[Check]:
         escrow_ledger_matches_chain,
         minted_to_escrow_ledger_matches_chain,
         burned_ledger_matches_chain(redemption_burners),
+        escrow_books_match_mirror,
         carbon_supply_checks,
     ]

@@ -22,6 +22,7 @@ from audit.store.models import ReconciliationCheck, ReconciliationRun
 from chain.localnode import AnvilNode
 from common.errors import ValidationError
 from indexer.models import CarbonRetirement, EscrowPayment, TokenBalance
+from launcher.demo import DEMO_ESCROWED
 from settlement.ledger.models import JournalEntry, LedgerAccount, Posting
 from tests.audit.reconcile.support import (
     BUILD,
@@ -34,6 +35,16 @@ from tests.audit.reconcile.support import (
 )
 
 PORT = 8750
+ESCROW_BOOKS_CHECKS = {
+    "escrow_books_released",
+    "escrow_books_refunded",
+    "escrow_books_split_to_merchant",
+    "escrow_books_split_to_payer",
+    "escrow_books_default_refunded",
+    "escrow_books_guarantee_paid",
+    "escrow_books_held",
+    "escrow_books_guarantee_fund",
+}
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +98,7 @@ def test_every_check_passes_on_a_faithful_mirror(
         "burned_ledger_matches_chain",
         "carbon_supply_balanced",
         "carbon_retired_matches_chain",
+        *ESCROW_BOOKS_CHECKS,
     }
     by_name = {r.check: r for r in report.results}
     supply = world.platform.msc.functions.totalSupply().call(block_identifier=report.block)
@@ -95,6 +107,8 @@ def test_every_check_passes_on_a_faithful_mirror(
     assert by_name["burned_ledger_matches_chain"].expected == REDEEMED
     assert by_name["carbon_supply_balanced"].expected == 1_200
     assert by_name["carbon_retired_matches_chain"].actual == 120
+    assert by_name["escrow_books_released"].actual == DEMO_ESCROWED
+    assert by_name["escrow_books_held"].actual == HELD
     assert not report.alerted
     assert metrics.registry.get_sample_value("msc_supply_sen") == supply
     assert metrics.registry.get_sample_value("msc_escrow_outstanding_sen") == HELD
@@ -153,6 +167,17 @@ def _alter_ledger_posting(conn: Any) -> Callable[[Any], None]:
     return lambda c: c.execute(update(Posting).where(Posting.id == posting.id).values(amount=posting.amount))
 
 
+def _alter_release_posting(conn: Any) -> Callable[[Any], None]:
+    """The books credit the merchant less than the escrow released (an outcome booked wrong)."""
+    posting = conn.execute(
+        select(Posting.id, Posting.amount)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(JournalEntry.idempotency_key == "payment:p1:release:IDR", Posting.amount < 0)
+    ).one()
+    conn.execute(update(Posting).where(Posting.id == posting.id).values(amount=posting.amount + 1))
+    return lambda c: c.execute(update(Posting).where(Posting.id == posting.id).values(amount=posting.amount))
+
+
 def _drop_retirement_row(conn: Any) -> Callable[[Any], None]:
     row = conn.execute(select(CarbonRetirement.__table__)).one()
     conn.execute(delete(CarbonRetirement).where(CarbonRetirement.certificate_id == row.certificate_id))
@@ -161,11 +186,12 @@ def _drop_retirement_row(conn: Any) -> Callable[[Any], None]:
 
 BREAKS: dict[str, tuple[Callable[[Any], Callable[[Any], None]], set[str]]] = {
     "balance_row_removed": (_remove_balance_row, {"msc_supply_matches_balances"}),
-    "escrow_amount_changed": (_change_escrow_amount, {"escrow_mirror_matches_chain"}),
+    "escrow_amount_changed": (_change_escrow_amount, {"escrow_mirror_matches_chain", "escrow_books_held"}),
     "ledger_posting_altered": (
         _alter_ledger_posting,
-        {"escrow_ledger_matches_chain", "minted_to_escrow_ledger_matches_chain"},
+        {"escrow_ledger_matches_chain", "minted_to_escrow_ledger_matches_chain", "escrow_books_held"},
     ),
+    "release_booked_short": (_alter_release_posting, {"escrow_books_released"}),
     "retirement_row_dropped": (
         _drop_retirement_row,
         {"carbon_supply_balanced", "carbon_retired_matches_chain"},
