@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import Principal, require_role
 from api.carbon.schemas import (
     PUBLIC_DATA_WARNING,
-    UINT256_MAX,
     CertificateRead,
     CreditsRead,
     CustodialRetirementCreate,
@@ -31,6 +30,7 @@ from api.errors import error_responses
 from api.idempotency import Idempotency, idempotency
 from api.merchants.schemas import EvmAddress
 from api.models import Role
+from api.types import UINT256_MAX
 
 router = APIRouter(prefix="/v1/carbon", tags=["carbon"])
 

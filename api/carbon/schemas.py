@@ -8,10 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.carbon.service import Source
 from api.merchants.schemas import EvmAddress
+from api.types import CleanText, Uint40, Uint64, Uint256
 
-UINT40_MAX = 2**40 - 1
-UINT64_MAX = 2**64 - 1
-UINT256_MAX = 2**256 - 1
 PUBLIC_DATA_WARNING = (
     "**Personal data warning**: this is written to a public blockchain, where it stays readable by "
     "anyone forever and can never be corrected or erased. Do not put a private person's name here "
@@ -22,7 +20,7 @@ HexSignature = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^0x([0-9a-fA-F]{2}){1,1024}$"),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text = CleanText
 
 
 class ProjectRead(BaseModel):
@@ -74,13 +72,13 @@ class _RetirementFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_id: int = Field(ge=0, le=UINT256_MAX)
-    tonnes: int = Field(ge=1, le=UINT64_MAX)
+    token_id: Uint256
+    tonnes: Uint64 = Field(ge=1)
     beneficiary: EvmAddress = Field(description="Who the offset is claimed for. " + PUBLIC_DATA_WARNING)
     beneficiary_name: Text = Field(description="Name on the certificate. " + PUBLIC_DATA_WARNING)
     reason: Text = Field(description="Why the credits are retired. " + PUBLIC_DATA_WARNING)
-    period_start: int = Field(ge=1, le=UINT40_MAX, description="Unix seconds: the period the offset covers.")
-    period_end: int = Field(ge=1, le=UINT40_MAX, description="Unix seconds, at least `period_start`.")
+    period_start: Uint40 = Field(ge=1, description="Unix seconds: the period the offset covers.")
+    period_end: Uint40 = Field(ge=1, description="Unix seconds, at least `period_start`.")
     acknowledge_public_beneficiary: Literal[True] = Field(
         description="Must be `true`: the caller confirms the beneficiary name, address and reason will be "
         "public on chain forever. " + PUBLIC_DATA_WARNING
@@ -96,7 +94,7 @@ class RetirementCreate(_RetirementFields):
     """
 
     holder: EvmAddress = Field(description="Whose credits are retired (the signer).")
-    deadline: int = Field(ge=0, le=UINT256_MAX, description="Unix seconds after which the signature is void.")
+    deadline: Uint256 = Field(description="Unix seconds after which the signature is void.")
     signature: HexSignature = Field(
         description="0x hex of the holder's signature (65 bytes r||s||v, or an ERC-1271 wallet's)."
     )

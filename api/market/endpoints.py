@@ -16,7 +16,6 @@ from api.auth import Principal, require_role
 from api.db import get_sessions
 from api.errors import error_responses
 from api.market.schemas import (
-    INT64_MAX,
     ORDER_ID_PATTERN,
     BookRead,
     CandleRead,
@@ -30,6 +29,7 @@ from api.market.schemas import (
 )
 from api.market.service import get_market, trader_address
 from api.models import Role
+from api.types import INT64_MAX
 from common.errors import MSCError
 from market.errors import UnknownOrderError
 from market.orders import Fill, Side

@@ -13,12 +13,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.merchants.schemas import EvmAddress
+from api.types import Bigint, Uint64, Uint256
 
-UINT64_MAX = 2**64 - 1
-UINT256_MAX = 2**256 - 1
-INT64_MAX = 2**63 - 1
-"""Amounts, prices and times are stored as SQL BIGINT: the platform refuses larger ones up front."""
 ORDER_ID_PATTERN = r"^0x[0-9a-f]{64}$"
+"""Amounts, prices and times are stored as SQL BIGINT (:data:`api.types.Bigint`): larger ones are refused."""
 
 OrderId = Annotated[str, Field(pattern=ORDER_ID_PATTERN, description="The contract's `hashOrder`, 0x-hex.")]
 
@@ -30,12 +28,12 @@ class OrderTerms(BaseModel):
 
     trader: EvmAddress = Field(description="The signer; must be the calling merchant's address.")
     side: Literal["buy", "sell"]
-    token_id: int = Field(ge=0, le=UINT256_MAX, description="CarbonCredits token id.")
-    amount: int = Field(gt=0, le=INT64_MAX, description="Tonnes.")
-    price: int = Field(gt=0, le=INT64_MAX, description="Limit, MSC sen per tonne.")
-    expiry: int = Field(gt=0, le=UINT64_MAX, description="Unix seconds.")
-    salt: int = Field(ge=0, le=UINT256_MAX)
-    nonce: int = Field(ge=0, le=UINT256_MAX, description="The trader's current `nonceOf` on the market.")
+    token_id: Uint256 = Field(description="CarbonCredits token id.")
+    amount: Bigint = Field(gt=0, description="Tonnes.")
+    price: Bigint = Field(gt=0, description="Limit, MSC sen per tonne.")
+    expiry: Uint64 = Field(gt=0, description="Unix seconds.")
+    salt: Uint256
+    nonce: Uint256 = Field(description="The trader's current `nonceOf` on the market.")
 
 
 class OrderSubmit(BaseModel):
@@ -143,4 +141,4 @@ class ReferenceSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    price: int = Field(gt=0, le=INT64_MAX, description="Sen per tonne.")
+    price: Bigint = Field(gt=0, description="Sen per tonne.")

@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from web3 import Web3
 
+from api.types import CleanName, CleanShortText
+
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -32,8 +34,8 @@ EvmAddress = Annotated[
     StringConstraints(strip_whitespace=True, min_length=42, max_length=42),
     AfterValidator(_checksummed),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Kelurahan = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = CleanName
+Kelurahan = CleanShortText
 PiUsername = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 ]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.types import Bigint, CleanCode
 from settlement.quotes.models import Quote
 from settlement.quotes.schemas import QuoteRead
 
@@ -23,12 +24,12 @@ class QuoteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sell_asset: str = Field(default="PI", description="Asset the customer pays; only `PI`.")
-    buy_asset: str = Field(default="IDR", description="Asset the merchant receives; only `IDR`.")
-    sell_amount: StrictInt | None = Field(
+    sell_asset: CleanCode = Field(default="PI", description="Asset the customer pays; only `PI`.")
+    buy_asset: CleanCode = Field(default="IDR", description="Asset the merchant receives; only `IDR`.")
+    sell_amount: Bigint | None = Field(
         default=None, gt=0, description="Integer Pi minor units (10^-7 Pi) to sell, fee included."
     )
-    buy_amount: StrictInt | None = Field(default=None, gt=0, description="Integer sen to receive.")
+    buy_amount: Bigint | None = Field(default=None, gt=0, description="Integer sen to receive.")
 
 
 class Sep38FeeDetail(BaseModel):

@@ -6,15 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.types import Bigint, CleanName, CleanText
 from settlement.payouts.models import Payout, PayoutStatus, PayoutStatusChange
 from settlement.redemption.models import Redemption
 
 Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Hex65 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
-BankAccount = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+BankAccount = CleanName
+Text = CleanText
 
 
 class SignedAuthorization(BaseModel):
@@ -22,8 +23,8 @@ class SignedAuthorization(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    valid_after: StrictInt = Field(ge=0, description="Unix time after which it is valid.")
-    valid_before: StrictInt = Field(gt=0, description="Unix time before which it is valid.")
+    valid_after: Bigint = Field(description="Unix time after which it is valid.")
+    valid_before: Bigint = Field(gt=0, description="Unix time before which it is valid.")
     nonce: Hex32 = Field(description="32 random bytes as 0x-hex, chosen by the merchant.")
     signature: Hex65 = Field(description="65-byte `r || s || v` signature as 0x-hex.")
 
@@ -33,7 +34,7 @@ class RedemptionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: StrictInt = Field(gt=0, description="Sen of MSC to redeem (burned).")
+    amount: Bigint = Field(gt=0, description="Sen of MSC to redeem (burned).")
     bank_account: BankAccount = Field(description="Destination bank account reference.")
     authorization: SignedAuthorization
 

@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
+from api.types import Bigint, CleanName
 from settlement.webhooks.events import EventType
 from settlement.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from settlement.webhooks.service import MAX_ROTATION_GRACE_S
 
 WebhookUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = CleanName
 
 SECRET_NOTE = (
     "Shown only in this response. Verify each delivery's `MSC-Signature` header "
@@ -73,7 +74,7 @@ class SecretRotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_s: int = Field(
+    grace_period_s: Bigint = Field(
         default=86_400,
         ge=0,
         le=MAX_ROTATION_GRACE_S,
