@@ -9,6 +9,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILockStaking} from "./interfaces/ILockStaking.sol";
 import {SafePermit} from "./libraries/SafePermit.sol";
+import {Payee} from "./libraries/Payee.sol";
 
 /// @title LockStaking — see {ILockStaking}
 /// @dev Accounting, and the pitfalls of the anchors' audits it answers:
@@ -24,8 +25,17 @@ import {SafePermit} from "./libraries/SafePermit.sol";
 ///   `_unallocatedScaled` and are streamed again with the next funded period: nothing vanishes.
 /// - No loop over a holder's locks exists: each lock is addressed by id, so its cost is O(1)
 ///   however many locks a holder keeps; listing a holder's locks is the indexer's job.
-/// - An ended lock keeps its weight until withdrawn; anyone may `kick` it to stop it earning
-///   (its rewards so far are paid to its owner), so an abandoned lock cannot dilute live ones.
+/// - An ended lock keeps its weight until withdrawn; anyone may `kick` it to stop it earning, so an
+///   abandoned lock cannot dilute live ones. The kick transfers nothing: what the lock earned up to
+///   the kick is credited to it (`_kickCredit`) and paid with its next claim or withdrawal, so a
+///   kick succeeds whoever the owner is (a frozen owner, which MSC cannot pay, included).
+/// - No holder's action depends on a third party being payable: an early-exit penalty the
+///   recipient cannot take (frozen after it was set) accrues here (`_penaltiesAccrued`) and is
+///   collected to the recipient later (`collectPenalties`).
+/// - Reward that found nothing locked (`_unallocatedScaled`) is owed to no lock: the operator may
+///   re-stream it (fundRewards) or sweep it out (`sweepUnallocated`), which can never reach what a
+///   lock has earned or is scheduled to earn (both sit in `_committedScaled`).
+/// Balance identity: balanceOf(this) == totalPrincipal + funded - paid - swept + penaltiesAccrued.
 contract LockStaking is ILockStaking, AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
@@ -60,6 +70,9 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
     uint256 private _committedScaled;
     uint256 private _unallocatedScaled;
     address private _penaltyRecipient;
+    uint96 private _penaltiesAccrued; // packed with the recipient, read with it on every exit
+    uint256 private _rewardsSwept;
+    mapping(uint256 lockId => uint256) private _kickCredit;
 
     constructor(IERC20 msc, address admin, address operator, address pauser, address penaltyRecipient) {
         if (
@@ -67,6 +80,7 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
                 || penaltyRecipient == address(0)
         ) revert LockZeroAddress();
         _msc = msc;
+        if (!Payee.isPayable(msc, penaltyRecipient, address(this))) revert LockRecipientUnpayable(penaltyRecipient);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, operator);
         _grantRole(PAUSER_ROLE, pauser);
@@ -119,20 +133,42 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
         _close(lockId, l);
         emit ExitedEarly(lockId, msg.sender, returned, penalty);
         _msc.safeTransfer(msg.sender, returned + reward);
-        if (penalty > 0) _msc.safeTransfer(_penaltyRecipient, penalty);
+        if (penalty > 0) {
+            address recipient = _penaltyRecipient;
+            // Tried, not required: a recipient frozen after it was set must not stop every early
+            // exit. The try costs what safeTransfer cost; only the failure path writes storage.
+            if (!_msc.trySafeTransfer(recipient, penalty)) {
+                _penaltiesAccrued += uint96(penalty); // penalty <= principal < 2^80
+                emit PenaltyAccrued(lockId, recipient, penalty);
+            }
+        }
     }
 
-    /// @notice Stops an ended lock from earning: pays its owner what it earned and drops its weight.
-    /// Anyone may call it, so a lock left open after its end cannot keep diluting live locks.
-    function kick(uint256 lockId) external returns (uint256 reward) {
+    /// @inheritdoc ILockStaking
+    function kick(uint256 lockId) external returns (uint256 credited) {
         Lock storage l = _locks[lockId];
         address owner = l.owner;
         if (owner == address(0) || l.weightBps == 0) revert LockNotOpen(lockId);
         if (block.timestamp < l.end) revert LockNotEnded(lockId, l.end);
-        reward = _settle(lockId, l, _accrue());
+        uint256 rpw = _accrue();
+        credited = _earned(l, rpw);
+        l.rewardPerWeightPaid = uint160(rpw);
         _totalWeighted -= uint128(uint256(l.amount) * l.weightBps);
         l.weightBps = 0;
-        if (reward > 0) _msc.safeTransfer(owner, reward);
+        // A kicked lock earns nothing more, so its credit is written once and only read back by
+        // _settle of a lock with weight 0: live locks' claims and withdrawals never read it.
+        if (credited > 0) _kickCredit[lockId] = credited;
+        emit LockKicked(lockId, owner, credited);
+    }
+
+    /// @inheritdoc ILockStaking
+    function collectPenalties() external returns (uint256 amount) {
+        amount = _penaltiesAccrued;
+        if (amount == 0) revert LockNothingToCollect();
+        address recipient = _penaltyRecipient;
+        _penaltiesAccrued = 0;
+        emit PenaltiesCollected(recipient, amount);
+        _msc.safeTransfer(recipient, amount);
     }
 
     // ================================================================ operator
@@ -161,7 +197,8 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
         uint256 rate = pool / duration;
         uint256 scheduled = rate * duration;
         uint256 committed = _committedScaled - unemitted + scheduled;
-        if (committed > funded * PRECISION) revert LockRewardsUnderfunded(committed, funded * PRECISION);
+        uint256 available = (funded - _rewardsSwept) * PRECISION; // swept reward left the contract
+        if (committed > available) revert LockRewardsUnderfunded(committed, available);
         _committedScaled = committed;
         _unallocatedScaled = pool - scheduled; // the rate's rounding remainder waits for the next period
         _rewardsFunded = funded;
@@ -175,8 +212,23 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
     /// @inheritdoc ILockStaking
     function setPenaltyRecipient(address recipient) external onlyRole(OPERATOR_ROLE) {
         if (recipient == address(0)) revert LockZeroAddress();
+        if (!Payee.isPayable(_msc, recipient, address(this))) revert LockRecipientUnpayable(recipient);
         _penaltyRecipient = recipient;
         emit PenaltyRecipientSet(recipient);
+    }
+
+    /// @inheritdoc ILockStaking
+    function sweepUnallocated(address to) external onlyRole(OPERATOR_ROLE) returns (uint256 amount) {
+        if (to == address(0)) revert LockZeroAddress();
+        _accrue(); // moves what was emitted while nothing was locked into _unallocatedScaled
+        uint256 unallocated = _unallocatedScaled;
+        amount = unallocated / PRECISION;
+        if (amount == 0) revert LockNothingToCollect();
+        // Only whole sen leave; the sub-sen rest stays unallocated for the next period.
+        _unallocatedScaled = unallocated - amount * PRECISION;
+        _rewardsSwept += amount;
+        emit UnallocatedRewardsSwept(to, amount);
+        _msc.safeTransfer(to, amount);
     }
 
     /// @inheritdoc ILockStaking
@@ -205,6 +257,7 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
     function earned(uint256 lockId) external view returns (uint256) {
         Lock storage l = _locks[lockId];
         if (l.owner == address(0)) return 0;
+        if (l.weightBps == 0) return _kickCredit[lockId];
         (uint256 rpw,) = _pendingRewardPerWeight();
         return _earned(l, rpw);
     }
@@ -232,6 +285,22 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
     /// @notice Where early-exit penalties go.
     function penaltyRecipient() external view returns (address) {
         return _penaltyRecipient;
+    }
+
+    /// @inheritdoc ILockStaking
+    function penaltiesAccrued() external view returns (uint256) {
+        return _penaltiesAccrued;
+    }
+
+    /// @inheritdoc ILockStaking
+    function rewardsSwept() external view returns (uint256) {
+        return _rewardsSwept;
+    }
+
+    /// @inheritdoc ILockStaking
+    function unallocatedRewards() external view returns (uint256) {
+        (, uint256 pending) = _pendingRewardPerWeight();
+        return (_unallocatedScaled + pending) / PRECISION;
     }
 
     /// @notice The staked and rewarded token.
@@ -309,8 +378,14 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
 
     /// @dev Records what lock `lockId` earned up to `rpw` as paid; the caller transfers it.
     function _settle(uint256 lockId, Lock storage l, uint256 rpw) private returns (uint256 reward) {
-        reward = _earned(l, rpw);
-        l.rewardPerWeightPaid = uint160(rpw);
+        if (l.weightBps == 0) {
+            // Kicked: it earns nothing more; pay what it had earned up to the kick, once.
+            reward = _kickCredit[lockId];
+            if (reward > 0) delete _kickCredit[lockId];
+        } else {
+            reward = _earned(l, rpw);
+            l.rewardPerWeightPaid = uint160(rpw);
+        }
         if (reward > 0) {
             _rewardsPaid += uint56(reward);
             emit RewardPaid(lockId, l.owner, reward);

@@ -13,6 +13,10 @@ import {IMerchantEscrow} from "./interfaces/IMerchantEscrow.sol";
 /// action can spend another payment's money; the guarantee fund has its own counter. A pause
 /// stops money coming in (deposits) and going to merchants (releases); refunds to payers and the
 /// settling of disputes go on, so a pause never traps a customer's money.
+/// One merchant that cannot be paid never holds up another: releaseBatch tries each transfer and
+/// skips (ReleaseSkipped, the payment stays Held) what fails, and deposits refuse merchants and
+/// payers MSC can never pay (the token, this escrow). A merchant frozen after its deposit is the
+/// case the skip covers; its payment waits, releasable once unfrozen, refundable meanwhile.
 contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
@@ -92,12 +96,27 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
         if (n == 0 || n > MAX_BATCH) revert EscrowBatchSize(n, MAX_BATCH);
         uint256 total = 0;
         for (uint256 i; i < n; ++i) {
-            Payment storage p = _payments[paymentIds[i]];
+            bytes32 paymentId = paymentIds[i];
+            Payment storage p = _payments[paymentId];
             if (p.status != Status.Held || block.timestamp < p.releaseAfter) continue;
             uint256 amount = p.amount;
-            total += amount;
-            ++released;
-            _release(paymentIds[i], p, amount, false);
+            address merchant = p.merchant;
+            p.status = Status.Released; // effects first; undone below if the transfer fails
+            uint256 gasBefore = gasleft();
+            // Tried, not required: one merchant MSC cannot pay (frozen) must not revert the batch
+            // and so stop every other merchant's release. The try is the same call safeTransfer
+            // makes; the gas reads cost a few units per payment.
+            if (_msc.trySafeTransfer(merchant, amount)) {
+                total += amount;
+                ++released;
+                emit Released(paymentId, merchant, amount, false);
+            } else {
+                // A transfer starved by a caller's gas limit (it keeps < 1/64 of what it had) is not
+                // "cannot pay": revert rather than let a caller skip payments at will.
+                if (gasleft() <= gasBefore / 64) revert EscrowReleaseOutOfGas(paymentId);
+                p.status = Status.Held;
+                emit ReleaseSkipped(paymentId, merchant, amount);
+            }
         }
         _escrowed -= uint128(total);
     }
@@ -136,6 +155,8 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
     function resolveDispute(bytes32 paymentId, uint96 toMerchant) external onlyRole(ARBITER_ROLE) {
         Payment storage p = _payments[paymentId];
         if (p.status != Status.Disputed) revert EscrowWrongStatus(paymentId, p.status);
+        // After the deadline the default (full refund) is the payer's due; the arbiter is too late.
+        if (block.timestamp > p.disputeDeadline) revert EscrowDisputeExpired(paymentId, p.disputeDeadline);
         uint96 amount = p.amount;
         if (toMerchant > amount) revert EscrowAmountInvalid(toMerchant, amount);
         uint96 toPayer = amount - toMerchant;
@@ -240,6 +261,11 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
 
     function _record(bytes32 paymentId, address merchant, address payer, uint96 amount, uint40 holdSeconds) private {
         if (merchant == address(0) || payer == address(0)) revert EscrowZeroAddress();
+        // MSC can never pay the token or this escrow: a payment to either would be stuck (or, to
+        // the escrow itself, leave the books short). Frozen accounts are not refused here: a freeze
+        // may lift, and refusing would make a whole depositBatch revert for one merchant.
+        if (merchant == address(_msc) || merchant == address(this)) revert EscrowPartyUnpayable(merchant);
+        if (payer == address(_msc) || payer == address(this)) revert EscrowPartyUnpayable(payer);
         if (amount == 0) revert EscrowAmountInvalid(0, type(uint96).max);
         if (holdSeconds > MAX_HOLD) revert EscrowHoldTooLong(holdSeconds, MAX_HOLD);
         Payment storage p = _payments[paymentId];

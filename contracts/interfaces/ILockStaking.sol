@@ -11,8 +11,16 @@ pragma solidity 0.8.30;
 /// the rewards earned so far: rewards are earned by time already locked, the penalty prices the
 /// broken commitment.
 ///
+/// Anyone may kick a lock that has ended: it stops earning (its weight leaves the total) and what
+/// it earned so far is credited to it, paid with its withdrawal; the kick pays no one, so it works
+/// whether or not the owner can receive. An early-exit penalty that its recipient cannot take
+/// (frozen) accrues in the contract until collectPenalties; reward that streamed while nothing was
+/// locked is owed to no lock and the operator may sweep it.
+///
 /// Invariants (tests/contracts/test_staking_properties.py):
-/// - the contract's MSC balance >= total principal of open locks + rewards funded - rewards paid;
+/// - the contract's MSC balance == total principal of open locks + rewards funded - rewards paid
+///   - rewards swept + penalties accrued;
+/// - what open locks have earned (kick credits included) <= rewards funded - paid - swept;
 /// - total principal == sum of the open locks' amounts;
 /// - rewards paid <= rewards funded (principal is never paid out as reward: the staking token is
 ///   the reward token, so reward funds are counted only from fundRewards, never from balanceOf);
@@ -62,6 +70,10 @@ interface ILockStaking {
     error LockRewardsUnderfunded(uint256 scheduled, uint256 funded);
     /// @notice The zero address is not allowed here.
     error LockZeroAddress();
+    /// @notice MSC cannot pay `recipient` (the token, this contract, or a frozen account).
+    error LockRecipientUnpayable(address recipient);
+    /// @notice There is nothing to collect or sweep.
+    error LockNothingToCollect();
 
     // ---------------------------------------------------------------- events
 
@@ -81,6 +93,15 @@ interface ILockStaking {
     event TierConfigured(uint8 indexed tier, uint40 duration, uint16 weightBps, uint16 penaltyBps, bool active);
     /// @notice Early-exit penalties now go to `recipient`.
     event PenaltyRecipientSet(address indexed recipient);
+    /// @notice Ended lock `lockId` of `owner` was kicked: it stopped earning, and `credited` (what it
+    /// earned up to now) is kept for it and paid, as a RewardPaid, when it is withdrawn.
+    event LockKicked(uint256 indexed lockId, address indexed owner, uint256 credited);
+    /// @notice `recipient` could not take the `penalty` of lock `lockId`'s early exit; it accrued here.
+    event PenaltyAccrued(uint256 indexed lockId, address indexed recipient, uint256 penalty);
+    /// @notice Accrued penalties of `amount` were paid to `recipient`.
+    event PenaltiesCollected(address indexed recipient, uint256 amount);
+    /// @notice `amount` of reward that streamed while nothing was locked was swept out to `to`.
+    event UnallocatedRewardsSwept(address indexed to, uint256 amount);
 
     // ---------------------------------------------------------------- holders
 
@@ -101,6 +122,13 @@ interface ILockStaking {
     /// @notice Before the lock ends: pays principal minus the penalty, and rewards; closes the lock.
     function exitEarly(uint256 lockId) external returns (uint256 returned, uint256 penalty, uint256 reward);
 
+    /// @notice Stops ended lock `lockId` from earning; anyone may call it. Transfers nothing: the
+    /// reward earned so far is credited to the lock and paid with its claim or withdrawal.
+    function kick(uint256 lockId) external returns (uint256 credited);
+
+    /// @notice Pays the accrued early-exit penalties to the penalty recipient; anyone may call it.
+    function collectPenalties() external returns (uint256 amount);
+
     // ---------------------------------------------------------------- operator
 
     /// @notice Sets tier `tier`. Existing locks keep the terms they were made under.
@@ -110,8 +138,12 @@ interface ILockStaking {
     /// period and any reward that found nothing locked, over `duration` seconds from now.
     function fundRewards(uint256 amount, uint256 duration) external;
 
-    /// @notice Where early-exit penalties go.
+    /// @notice Where early-exit penalties go; refuses an address MSC cannot pay.
     function setPenaltyRecipient(address recipient) external;
+
+    /// @notice Sends the reward that streamed while nothing was locked (whole sen) to `to`. Never
+    /// touches what a lock has earned, was credited or is scheduled to earn.
+    function sweepUnallocated(address to) external returns (uint256 amount);
 
     /// @notice Stops new locks (claims, withdrawals and exits go on).
     function pause() external;
@@ -127,7 +159,7 @@ interface ILockStaking {
     /// @notice Tier `tier`.
     function getTier(uint8 tier) external view returns (Tier memory);
 
-    /// @notice Rewards lock `lockId` would be paid if claimed now.
+    /// @notice Rewards lock `lockId` would be paid if claimed now (a kicked lock: its credit).
     function earned(uint256 lockId) external view returns (uint256);
 
     /// @notice Principal of all open locks.
@@ -138,6 +170,15 @@ interface ILockStaking {
 
     /// @notice Rewards funded and rewards paid, over the contract's life.
     function rewardTotals() external view returns (uint256 funded, uint256 paid);
+
+    /// @notice Early-exit penalties waiting for collectPenalties.
+    function penaltiesAccrued() external view returns (uint256);
+
+    /// @notice Reward swept out by sweepUnallocated, over the contract's life.
+    function rewardsSwept() external view returns (uint256);
+
+    /// @notice Reward owed to no lock as of now (whole sen): what sweepUnallocated would send.
+    function unallocatedRewards() external view returns (uint256);
 
     /// @notice The current reward period: rate (scaled by 1e27 per second), end, last update.
     function rewardPeriod() external view returns (uint256 rate, uint40 periodFinish, uint40 lastUpdate);

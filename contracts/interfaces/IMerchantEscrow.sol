@@ -9,6 +9,8 @@ pragma solidity 0.8.30;
 /// the arbiter does not decide by its deadline resolves by default as a full refund to the payer
 /// (the consumer-protection default of card chargebacks). An operator-funded guarantee fund pays
 /// a refund the merchant cannot pay after release, and records the merchant's debt.
+/// A payment whose merchant cannot receive MSC (frozen) is skipped by releaseBatch, with a
+/// ReleaseSkipped event, and stays Held; the merchant and payer may not be the token or the escrow.
 ///
 /// Invariants (tests/contracts/test_escrow_properties.py):
 /// - the contract's MSC balance == sum of open escrows (held or disputed) + the guarantee fund;
@@ -69,6 +71,12 @@ interface IMerchantEscrow {
     error EscrowZeroAddress();
     /// @notice A batch must hold between one and `max` items.
     error EscrowBatchSize(uint256 size, uint256 max);
+    /// @notice MSC can never pay `account` (the token or the escrow itself); not a merchant or payer.
+    error EscrowPartyUnpayable(address account);
+    /// @notice The dispute on `paymentId` passed its `deadline`: only its default (full refund) applies.
+    error EscrowDisputeExpired(bytes32 paymentId, uint40 deadline);
+    /// @notice The release of `paymentId` in a batch ran out of gas; send the batch with more gas.
+    error EscrowReleaseOutOfGas(bytes32 paymentId);
 
     // ---------------------------------------------------------------- events
 
@@ -78,6 +86,8 @@ interface IMerchantEscrow {
     );
     /// @notice `amount` was released to `merchant`; `byPayer` when the payer confirmed early.
     event Released(bytes32 indexed paymentId, address indexed merchant, uint256 amount, bool byPayer);
+    /// @notice releaseBatch could not pay `amount` to `merchant` (e.g. frozen); the payment stays Held.
+    event ReleaseSkipped(bytes32 indexed paymentId, address indexed merchant, uint256 amount);
     /// @notice The merchant refunded `amount` to the payer; `remaining` is still in escrow.
     event Refunded(bytes32 indexed paymentId, address indexed payer, uint256 amount, uint256 remaining);
     /// @notice The payer disputed the payment; the arbiter has until `deadline`.
@@ -104,7 +114,8 @@ interface IMerchantEscrow {
     function release(bytes32 paymentId) external;
 
     /// @notice Releases every given payment that is releasable now and skips the rest (a payment
-    /// disputed meanwhile must not make a keeper's whole batch fail). Returns how many it released.
+    /// disputed meanwhile, or one whose merchant cannot receive, which emits ReleaseSkipped, must
+    /// not make a keeper's whole batch fail). Returns how many it released.
     function releaseBatch(bytes32[] calldata paymentIds) external returns (uint256 released);
 
     /// @notice The merchant refunds `amount` of a held or disputed payment to its payer.
@@ -113,7 +124,8 @@ interface IMerchantEscrow {
     /// @notice The payer disputes a held payment, stopping its release.
     function dispute(bytes32 paymentId) external;
 
-    /// @notice The arbiter decides a dispute: `toMerchant` to the merchant, the rest to the payer.
+    /// @notice The arbiter decides a dispute, up to its deadline: `toMerchant` to the merchant, the
+    /// rest to the payer. After the deadline only resolveExpiredDispute applies.
     function resolveDispute(bytes32 paymentId, uint96 toMerchant) external;
 
     /// @notice After the arbiter's deadline, anyone settles a dispute by its default: full refund.

@@ -346,3 +346,67 @@ def test_guarantee_rejectsZeroAmountAndZeroRecipient(escrow, roles):
     escrow.fundGuarantee(10, {"from": roles.master_minter})
     with brownie.reverts(err("EscrowZeroAddress")):
         escrow.withdrawGuarantee(1, ZERO_ADDRESS, {"from": roles.owner})
+
+
+# --------------------------------------------------------------- merchants that cannot be paid
+
+
+def test_releaseBatch_skipsFrozenMerchantAndReleasesTheRest(escrow, funded, roles, alice, bob, carol):
+    _deposit(escrow, roles, alice, bob, n=1, amount=1_000, hold=DAY)
+    _deposit(escrow, roles, carol, bob, n=2, amount=2_000, hold=DAY)
+    _deposit(escrow, roles, alice, bob, n=3, amount=3_000, hold=DAY)
+    _advance(DAY + 1)
+    funded.freeze(carol, {"from": roles.freezer})
+    before = funded.balanceOf(alice)
+    tx = escrow.releaseBatch([pid(1), pid(2), pid(3)], {"from": bob})  # reverted whole before
+    assert tx.return_value == 2
+    assert funded.balanceOf(alice) == before + 4_000
+    assert [_status(escrow, n) for n in (1, 2, 3)] == [RELEASED, HELD, RELEASED]
+    skipped = tx.events["ReleaseSkipped"]
+    assert len(skipped) == 1 and dict(skipped[0]) == {"paymentId": "0x" + pid(2).hex(), "merchant": carol, "amount": 2_000}
+    assert [e["paymentId"] for e in tx.events["Released"]] == ["0x" + pid(1).hex(), "0x" + pid(3).hex()]
+    assert [int(x) for x in escrow.totals()] == [2_000, 0]
+    assert funded.balanceOf(escrow) == 2_000
+    # The skipped payment waits; once the merchant is unfrozen it releases like any other.
+    funded.unfreeze(carol, {"from": roles.freezer})
+    assert escrow.releaseBatch([pid(2)], {"from": bob}).return_value == 1
+    assert funded.balanceOf(carol) == 2_000 and _status(escrow, 2) == RELEASED
+    assert [int(x) for x in escrow.totals()] == [0, 0] and funded.balanceOf(escrow) == 0
+
+
+def test_releaseBatch_revertsWhenAReleaseIsStarvedOfGas(escrow, roles, alice, bob):
+    for n in range(3):
+        _deposit(escrow, roles, alice, bob, n=n, amount=1_000, hold=0)
+    _advance(1)
+    ids = [pid(n) for n in range(3)]
+    needed = escrow.releaseBatch.estimate_gas(ids, {"from": bob})
+    for gas in range(needed - 40_000, needed, 2_000):
+        # Too little gas never skips a payment: the batch reverts (or releases) whole.
+        try:
+            tx = escrow.releaseBatch(ids, {"from": bob, "gas_limit": gas})
+        except brownie.exceptions.VirtualMachineError:
+            assert [_status(escrow, n) for n in range(3)] == [HELD] * 3
+            continue
+        assert "ReleaseSkipped" not in tx.events
+        break
+
+
+def test_deposit_revertsForUnpayableMerchantOrPayer(escrow, funded, roles, alice, bob):
+    for unpayable in (funded.address, escrow.address):
+        with brownie.reverts(err("EscrowPartyUnpayable", unpayable)):
+            _deposit(escrow, roles, unpayable, bob)
+        with brownie.reverts(err("EscrowPartyUnpayable", unpayable)):
+            _deposit(escrow, roles, alice, unpayable)
+        with brownie.reverts(err("EscrowPartyUnpayable", unpayable)):
+            escrow.depositBatch([(pid(7), unpayable, bob, 1_000, 0)], {"from": roles.minter})
+
+
+def test_resolveDispute_revertsAfterDeadline(escrow, funded, roles, alice, bob, carol):
+    _deposit(escrow, roles, alice, bob)
+    deadline = escrow.dispute(pid(1), {"from": bob}).events["Disputed"][0]["deadline"]
+    _advance(escrow.disputeWindow() + 1)
+    with brownie.reverts(err("EscrowDisputeExpired", pid(1), deadline)):
+        escrow.resolveDispute(pid(1), 50_000, {"from": roles.freezer})
+    before = funded.balanceOf(bob)
+    escrow.resolveExpiredDispute(pid(1), {"from": carol})  # the default applies, as documented
+    assert funded.balanceOf(bob) == before + 50_000 and _status(escrow, 1) == REFUNDED

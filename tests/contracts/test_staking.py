@@ -325,3 +325,112 @@ def test_fundRewards_revertsAboveLifetimeCap(staking, roles):
 def test_setPenaltyRecipient_revertsForNonOperator(staking, alice):
     with brownie.reverts(err("AccessControlUnauthorizedAccount", alice, OPERATOR_ROLE)):
         staking.setPenaltyRecipient(alice, {"from": alice})
+
+
+# --------------------------------------------------------------- third parties that cannot be paid
+
+
+def _balance_identity(staking, funded) -> None:  # type: ignore[no-untyped-def]
+    funded_total, paid = (int(x) for x in staking.rewardTotals())
+    assert funded.balanceOf(staking) == (
+        staking.totalPrincipal() + funded_total - paid - staking.rewardsSwept() + staking.penaltiesAccrued()
+    )
+
+
+def test_kick_succeedsWhenOwnerFrozen(staking, funded, roles, alice, bob, carol):
+    funded.approve(staking, 100_000, {"from": alice})
+    funded.approve(staking, 100_000, {"from": bob})
+    a = staking.lock(100_000, TIER_30, {"from": alice}).return_value
+    b = staking.lock(100_000, TIER_90, {"from": bob}).return_value
+    staking.fundRewards(REWARDS, 60 * DAY, {"from": roles.master_minter})
+    _advance(31 * DAY)
+    funded.freeze(alice, {"from": roles.freezer})
+    owed = staking.earned(a)
+    assert owed > 0
+    tx = staking.kick(a, {"from": carol})  # reverted on the owner's frozen account before
+    assert tx.return_value == owed
+    assert tx.events["LockKicked"][0]["credited"] == owed and "RewardPaid" not in tx.events
+    assert staking.getLock(a)[6] == 0 and staking.totalWeighted() == 100_000 * 20_000
+    _advance(30 * DAY)
+    # The live lock takes everything streamed after the kick: no dilution by the ended lock.
+    assert staking.earned(a) == owed
+    assert REWARDS - 2 <= owed + staking.earned(b) <= REWARDS
+    _balance_identity(staking, funded)
+    funded.unfreeze(alice, {"from": roles.freezer})
+    tx = staking.withdraw(a, {"from": alice})
+    assert tuple(tx.return_value) == (100_000, owed)
+    assert tx.events["RewardPaid"][0]["reward"] == owed
+    assert funded.balanceOf(alice) == USER_FUNDS + owed
+    _balance_identity(staking, funded)
+
+
+def test_kick_creditIsPaidOnceByClaimThenWithdraw(staking, funded, roles, alice, carol):
+    funded.approve(staking, 100_000, {"from": alice})
+    a = staking.lock(100_000, TIER_30, {"from": alice}).return_value
+    staking.fundRewards(REWARDS, 20 * DAY, {"from": roles.master_minter})
+    _advance(31 * DAY)
+    credited = staking.kick(a, {"from": carol}).return_value
+    assert REWARDS - 1 <= credited <= REWARDS
+    assert staking.claim(a, {"from": alice}).return_value == credited
+    assert staking.earned(a) == 0
+    assert tuple(staking.withdraw(a, {"from": alice}).return_value) == (100_000, 0)
+    assert [int(x) for x in staking.rewardTotals()] == [REWARDS, credited]
+
+
+def test_exitEarly_accruesPenaltyWhenRecipientFrozen(staking, funded, roles, alice, carol):
+    funded.approve(staking, 100_000, {"from": alice})
+    lock_id = staking.lock(100_000, TIER_90, {"from": alice}).return_value  # 10% penalty
+    funded.freeze(roles.rescuer, {"from": roles.freezer})  # the penalty recipient
+    tx = staking.exitEarly(lock_id, {"from": alice})  # reverted on the frozen recipient before
+    assert tuple(tx.return_value)[:2] == (90_000, 10_000)
+    assert dict(tx.events["PenaltyAccrued"][0]) == {"lockId": lock_id, "recipient": roles.rescuer, "penalty": 10_000}
+    assert staking.penaltiesAccrued() == 10_000
+    _balance_identity(staking, funded)
+    with brownie.reverts(err("MSCAccountFrozen", roles.rescuer)):
+        staking.collectPenalties({"from": carol})
+    staking.setPenaltyRecipient(carol, {"from": roles.master_minter})
+    before = funded.balanceOf(carol)
+    tx = staking.collectPenalties({"from": alice})  # anyone may push them to the recipient
+    assert tx.return_value == 10_000 and tx.events["PenaltiesCollected"][0]["recipient"] == carol
+    assert funded.balanceOf(carol) == before + 10_000
+    assert staking.penaltiesAccrued() == 0
+    with brownie.reverts(err("LockNothingToCollect")):
+        staking.collectPenalties({"from": alice})
+    _balance_identity(staking, funded)
+
+
+def test_setPenaltyRecipient_revertsForUnpayable(staking, funded, roles, carol):
+    funded.freeze(carol, {"from": roles.freezer})
+    for unpayable in (carol, funded.address, staking.address):
+        with brownie.reverts(err("LockRecipientUnpayable", unpayable)):
+            staking.setPenaltyRecipient(unpayable, {"from": roles.master_minter})
+    with brownie.reverts(err("LockRecipientUnpayable", carol)):
+        LockStaking.deploy(funded, roles.owner, roles.owner, roles.owner, carol, {"from": roles.owner})
+
+
+def test_sweepUnallocated_sendsOnlyWhatNoLockIsOwed(staking, funded, roles, alice, carol):
+    staking.fundRewards(REWARDS, 10 * DAY, {"from": roles.master_minter})
+    _advance(5 * DAY)  # half the period streams with nothing locked
+    funded.approve(staking, 100_000, {"from": alice})
+    lock_id = staking.lock(100_000, TIER_30, {"from": alice}).return_value
+    _advance(6 * DAY)
+    unowed = staking.unallocatedRewards()
+    assert abs(unowed - REWARDS // 2) <= REWARDS // 100
+    with brownie.reverts(err("AccessControlUnauthorizedAccount", alice, OPERATOR_ROLE)):
+        staking.sweepUnallocated(alice, {"from": alice})
+    owed = staking.earned(lock_id)
+    tx = staking.sweepUnallocated(carol, {"from": roles.master_minter})
+    assert tx.return_value == unowed and funded.balanceOf(carol) == unowed
+    assert tx.events["UnallocatedRewardsSwept"][0]["amount"] == unowed
+    assert staking.rewardsSwept() == unowed and staking.unallocatedRewards() == 0
+    with brownie.reverts(err("LockNothingToCollect")):
+        staking.sweepUnallocated(carol, {"from": roles.master_minter})
+    assert staking.earned(lock_id) == owed  # the lock's reward is untouched
+    assert REWARDS - 2 <= owed + unowed <= REWARDS
+    _balance_identity(staking, funded)
+    _advance(25 * DAY)
+    assert tuple(staking.withdraw(lock_id, {"from": alice}).return_value) == (100_000, owed)
+    _balance_identity(staking, funded)
+    # A new period is checked against what is left after the sweep.
+    staking.fundRewards(1_000, DAY, {"from": roles.master_minter})
+    _balance_identity(staking, funded)
