@@ -55,6 +55,7 @@ from chain.signer import Signer, dev_private_key
 from common.sql.migrate import upgrade
 from pi_peer.control import PeerControl
 from pi_peer.state import TESTNET_PASSPHRASE
+from settlement.flow.binding import payment_metadata
 from settlement.payments.models import Payment
 
 PI = 10**7
@@ -264,7 +265,7 @@ def start_platform(label: str, mint: dict[str, str]) -> Platform:
     return platform
 
 
-def _onboard(api: httpx.Client) -> str:
+def _onboard(api: httpx.Client) -> tuple[str, str]:
     operator = api.post("/v1/api-keys", json={"role": "operator"}, headers={"X-Admin-Secret": ADMIN_SECRET})
     operator.raise_for_status()
     made = api.post(
@@ -281,14 +282,15 @@ def _onboard(api: httpx.Client) -> str:
         },
     )
     made.raise_for_status()
-    return str(made.json()["api_key"])
+    return str(made.json()["api_key"]), str(made.json()["merchant"]["id"])
 
 
 class LoadGenerator:
     """Merchants' servers and their customers' wallets: each thread keeps its connections."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, merchant_id: str) -> None:
         self.auth = {"Authorization": f"Bearer {key}"}
+        self.merchant_id = merchant_id
         self.latencies: list[float] = []
         self._local = threading.local()
 
@@ -308,7 +310,9 @@ class LoadGenerator:
         api, wallet = self._clients()
         quote = api.post("/v1/quotes", json={"sell_amount": 3 * PI}, headers=self.auth)
         assert quote.status_code == 201, quote.text
-        pi_id = wallet.create_u2a_payment(customer, Decimal(3), "bench", {})
+        # The customer's Pi app binds the payment to the merchant and the quote (Pi.createPayment's metadata).
+        metadata = payment_metadata(self.merchant_id, quote.json()["id"])
+        pi_id = wallet.create_u2a_payment(customer, Decimal(3), "bench", metadata)
         t0 = time.perf_counter()
         created = api.post(
             "/v1/payments", json={"quote_id": quote.json()["id"], "pi_payment_id": pi_id}, headers=self.auth
@@ -339,8 +343,8 @@ def measure(label: str, payments: int, mint: dict[str, str]) -> Run:
     platform = start_platform(label, mint)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{API_PORT}", timeout=30) as api:
-            key = _onboard(api)
-        load = LoadGenerator(key)
+            key, merchant_id = _onboard(api)
+        load = LoadGenerator(key, merchant_id)
         customers = load.customers(payments)
         issuer = Signer.dev(0).address
         nonce_before = platform.w3.eth.get_transaction_count(issuer)

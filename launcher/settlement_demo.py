@@ -30,6 +30,7 @@ from chain.signer import Signer
 from common.errors import MSCError
 from common.money import format_idr
 from pi_peer.control import PeerControl
+from settlement.flow.binding import payment_metadata
 
 PI = 10**7  # Pi minor units per Pi
 
@@ -95,6 +96,7 @@ def run_settlement_demo(
             api.post("/v1/api-keys", json={"role": "operator"}, headers={"X-Admin-Secret": admin_secret}), 201
         )["api_key"]
         keys: list[str] = []
+        merchant_ids: list[str] = []
         for name, kelurahan, account, username in MERCHANTS:
             address = Signer.dev(account).address
             made = _ok(
@@ -111,14 +113,20 @@ def run_settlement_demo(
                 201,
             )
             keys.append(made["api_key"])
+            merchant_ids.append(str(made["merchant"]["id"]))
             result.merchants.append((name, address))
 
         for merchant, pi in PAYMENTS_PI:
             auth = {"Authorization": f"Bearer {keys[merchant]}"}
             quote = _ok(api.post("/v1/quotes", json={"sell_amount": pi * PI}, headers=auth), 201)
             customer = pioneers.create_user(100 * PI)
+            # The customer's Pi app binds the payment to the merchant and its quote (Pi.createPayment's
+            # metadata); the platform refuses a Pi payment whose metadata names anyone else.
             pi_id = pioneers.create_u2a_payment(
-                customer.uid, Decimal(pi), f"Order at {MERCHANTS[merchant][0]}", {"order": uuid.uuid4().hex}
+                customer.uid,
+                Decimal(pi),
+                f"Order at {MERCHANTS[merchant][0]}",
+                payment_metadata(merchant_ids[merchant], quote["id"]),
             )
             body = {"quote_id": quote["id"], "pi_payment_id": pi_id}
             payment = _ok(api.post("/v1/payments", json=body, headers=auth), 202)

@@ -87,14 +87,20 @@ def create_payment(
     The payment is recorded `incomplete` at the quote and its approval on the Pi platform is
     queued. The same Pi payment id again returns the same payment (Pi delivers callbacks more
     than once); with `Idempotency-Key`, the same key and body replay the first response and the
-    same key with another body is 409. When the Pi network is configured, the Pi payment is read
-    first and one that does not pay the quote's amount to the platform is refused (422) unrecorded.
+    same key with another body is 409.
+
+    The Pi payment must be bound to this merchant and quote: `Pi.createPayment` is called with
+    `metadata: {"merchant": <merchant id>, "quote": <quote id>}`. When the Pi network is
+    configured, Pi's record of the payment is read first and one whose metadata names another
+    merchant or quote, or none (`pi_payment_not_bound`), or that does not pay the quote's amount to
+    the platform (`pi_payment_mismatch`), is refused (422) unrecorded. A Pi payment recorded for
+    another merchant is refused the same way; the approval step checks the binding again.
     """
     if pi_check is not None:
         with sessions() as session:
-            amount = service.amount_due(session, principal, data.quote_id, data.pi_payment_id)
-        if amount is not None:
-            pi_check(data.pi_payment_id, amount)
+            binding = service.binding_due(session, principal, data.quote_id, data.pi_payment_id)
+        if binding is not None:
+            pi_check(data.pi_payment_id, binding)
 
     def effect(session: Session) -> PaymentView:
         payment = service.create(session, payments, principal, data.quote_id, data.pi_payment_id)

@@ -1,46 +1,27 @@
 """Checks a Pi payment on the Pi platform before it is recorded, so a mismatch is refused at once.
 
 When ``POST /v1/payments`` arrives, the Pi platform already knows the customer's payment. Reading
-it there and comparing it with the quote (amount, direction, the platform's account) turns a
-wrong amount into a 422 that records nothing, instead of a payment that the approval step later
-moves to ``error``. The approval step checks again (a Pi payment does not change, but the check
-there is the one that guards the money); this one is for the caller's benefit.
+it there and comparing it with the merchant and quote it is presented with
+(:func:`settlement.flow.binding.check_binding`: the metadata names this merchant and quote, the
+amount is the quote's, it pays the platform's account) refuses a payment meant for another
+merchant, or a wrong amount, with a 4xx that records nothing. The approval step checks again (the
+check there is the one that guards the money); this one keeps the record from existing at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from common.errors import ConflictError, ValidationError
-from settlement.flow import checks
-from settlement.pi.platform_client import PiPlatformClient
+from settlement.flow.binding import Binding, check_binding
+from settlement.flow.errors import PiPaymentCancelledError, PiPaymentMismatchError, PiPaymentNotBoundError
+from settlement.pi.platform_client import PiPayment, PiPlatformClient
 from settlement.workers.settings import PiSettings
 
-
-class PiPaymentMismatchError(ValidationError):
-    """The Pi payment does not match the quote it is presented with."""
-
-    code = "pi_payment_mismatch"
-
-    def __init__(self, pi_payment_id: str, reason: str) -> None:
-        super().__init__(
-            f"Pi payment {pi_payment_id} cannot be accepted: {reason}", pi_payment_id=pi_payment_id
-        )
-
-
-class PiPaymentCancelledError(ConflictError):
-    """The customer or the Pi platform cancelled the payment already."""
-
-    code = "pi_payment_cancelled"
-
-    def __init__(self, pi_payment_id: str) -> None:
-        super().__init__(
-            f"Pi payment {pi_payment_id} is cancelled on the Pi platform", pi_payment_id=pi_payment_id
-        )
+__all__ = ["PiPaymentCancelledError", "PiPaymentCheck", "PiPaymentMismatchError", "PiPaymentNotBoundError"]
 
 
 class PiPaymentCheck:
-    """Reads a Pi payment and refuses it unless it matches the amount due.
+    """Reads a Pi payment and refuses it unless it is bound to the merchant and quote presented.
 
     Args:
         platform: The app's Pi Platform API client.
@@ -61,23 +42,17 @@ class PiPaymentCheck:
             PiPlatformClient(settings.api_key.get_secret_value(), settings.platform_url), settings.app_address
         )
 
-    def __call__(self, pi_payment_id: str, amount: int) -> None:
-        """Raises unless Pi payment ``pi_payment_id`` pays ``amount`` Pi minor units to the platform.
+    def __call__(self, pi_payment_id: str, binding: Binding) -> PiPayment:
+        """Raises unless Pi payment ``pi_payment_id`` is bound to ``binding`` and still open.
 
         Raises:
+            PiPaymentNotBoundError: its metadata names another merchant or quote, or none.
             PiPaymentMismatchError: another amount, direction or destination.
             PiPaymentCancelledError: cancelled already.
             PiPaymentNotFoundError: the Pi platform does not know the payment (404).
             PiPlatformUnavailableError: the Pi platform did not answer (503; retry).
         """
-        pi = self.platform.get_payment(pi_payment_id)
-        mismatch = checks.pi_payment_mismatch(
-            pi, pi_payment_id=pi_payment_id, amount=amount, app_address=self.app_address
-        )
-        if mismatch is not None:
-            raise PiPaymentMismatchError(pi_payment_id, mismatch)
-        if pi.status.cancelled or pi.status.user_cancelled:
-            raise PiPaymentCancelledError(pi_payment_id)
+        return check_binding(self.platform, pi_payment_id, binding, app_address=self.app_address)
 
     def close(self) -> None:
         """Closes the Pi client's connections."""

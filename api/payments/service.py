@@ -1,7 +1,9 @@
 """Payments as a caller may see and change them: ownership, listing, creation and cancelling.
 
 A merchant key only ever reaches payments whose ``merchant_id`` is its merchant; any other id
-answers exactly like an id that does not exist (404), so ids cannot be probed.
+answers exactly like an id that does not exist (404), so ids cannot be probed. A Pi payment id
+recorded for another merchant is refused exactly like a Pi payment whose metadata names another
+merchant (``pi_payment_not_bound``), without a word about the other merchant or its payment.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.quotes.models import QuoteOwner
 from common.errors import ConflictError, NotFoundError
+from settlement.flow.binding import Binding
+from settlement.flow.errors import PiPaymentNotBoundError
 from settlement.payments import repository
-from settlement.payments.errors import PaymentNotFoundError
+from settlement.payments.errors import PaymentConflictError, PaymentNotFoundError
 from settlement.payments.models import Payment, PaymentStatus
 from settlement.payments.service import PaymentService
 from settlement.quotes.errors import QuoteAlreadyUsedError, QuoteNotFoundError
@@ -59,6 +63,22 @@ def _sees(principal: Principal, payment: Payment) -> bool:
     return principal.merchant_id is None or payment.merchant_id == str(principal.merchant_id)
 
 
+def _not_theirs(pi_payment_id: str, principal: Principal) -> PiPaymentNotBoundError:
+    """The refusal of a Pi payment recorded for another merchant: the same words as a Pi payment
+    whose metadata names another merchant, so neither reveals anything about the other."""
+    return PiPaymentNotBoundError(
+        pi_payment_id,
+        f"Pi payment {pi_payment_id} is not bound to merchant {owner_key(principal)}: "
+        "Pi.createPayment's metadata must name it as 'merchant'",
+    )
+
+
+def _owned_quote(session: Session, principal: Principal, quote_id: uuid.UUID) -> None:
+    owner = session.get(QuoteOwner, quote_id)
+    if owner is None or owner.merchant_id != principal.merchant_id:
+        raise QuoteNotFoundError(quote_id)
+
+
 def create(
     session: Session, payments: PaymentService, principal: Principal, quote_id: uuid.UUID, pi_payment_id: str
 ) -> Payment:
@@ -67,16 +87,25 @@ def create(
     Raises:
         QuoteNotFoundError: no such quote, or another caller's.
         QuoteExpiredError, QuoteAlreadyUsedError: the quote cannot pay this payment.
-        PaymentConflictError: the Pi payment id is recorded with another quote or merchant.
+        PiPaymentNotBoundError: the Pi payment id is recorded for another merchant.
+        PaymentConflictError: the Pi payment id is recorded with another of this merchant's quotes.
     """
-    owner = session.get(QuoteOwner, quote_id)
-    if owner is None or owner.merchant_id != principal.merchant_id:
-        raise QuoteNotFoundError(quote_id)
+    _owned_quote(session, principal, quote_id)
     merchant_id = owner_key(principal)
+    recorded = repository.by_pi_payment_id(session, pi_payment_id)
+    if recorded is not None and recorded.merchant_id != merchant_id:
+        raise _not_theirs(pi_payment_id, principal)
     try:
         return payments.create(
             session, pi_payment_id=pi_payment_id, merchant_id=merchant_id, quote_id=quote_id
         )
+    except PaymentConflictError:
+        # Recorded meanwhile (or before) with another quote or merchant: another merchant's is
+        # refused like any Pi payment not bound to this one; our own other quote stays a conflict.
+        existing = repository.by_pi_payment_id(session, pi_payment_id)
+        if existing is not None and existing.merchant_id != merchant_id:
+            raise _not_theirs(pi_payment_id, principal) from None
+        raise
     except QuoteAlreadyUsedError:
         # A concurrent delivery of the same callback took the quote first and has committed
         # (the quote's row lock made this one wait for it): that payment is the answer.
@@ -86,19 +115,27 @@ def create(
         return existing
 
 
-def amount_due(session: Session, principal: Principal, quote_id: uuid.UUID, pi_payment_id: str) -> int | None:
-    """Pi minor units the Pi payment must carry (its quote's), or None if it is recorded already.
+def binding_due(
+    session: Session, principal: Principal, quote_id: uuid.UUID, pi_payment_id: str
+) -> Binding | None:
+    """What Pi's record of the payment must bind it to (this merchant, this quote, the quote's
+    amount), or None when this merchant already recorded it at this quote (a repeated callback).
+
+    A Pi payment recorded for another merchant still gets a binding: checking it on Pi refuses it
+    (its metadata names that merchant), and :func:`create` refuses it in the same words if not.
 
     Raises:
         QuoteNotFoundError: no such quote, or another caller's.
     """
-    owner = session.get(QuoteOwner, quote_id)
-    if owner is None or owner.merchant_id != principal.merchant_id:
-        raise QuoteNotFoundError(quote_id)
-    if repository.by_pi_payment_id(session, pi_payment_id) is not None:
+    _owned_quote(session, principal, quote_id)
+    merchant_id = owner_key(principal)
+    recorded = repository.by_pi_payment_id(session, pi_payment_id)
+    if recorded is not None and recorded.merchant_id == merchant_id and recorded.quote_id == quote_id:
         return None
     quote = session.get(Quote, quote_id)
-    return None if quote is None else int(quote.sell_amount)
+    if quote is None:
+        raise QuoteNotFoundError(quote_id)
+    return Binding(merchant_id=merchant_id, quote_id=quote_id, amount=int(quote.sell_amount))
 
 
 def visible(session: Session, principal: Principal, payment_id: uuid.UUID) -> Payment:

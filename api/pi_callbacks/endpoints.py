@@ -24,6 +24,7 @@ from api.payments.endpoints import Payments, Tasks, get_pi_check
 from api.payments.precheck import PiPaymentCheck
 from api.payments.schemas import PaymentView, PiPaymentId, TxidRequest, view
 from settlement.flow.approval import approved_on_pi, catch_up_approval
+from settlement.flow.binding import binding_of
 from settlement.flow.errors import TxidMismatchError
 from settlement.flow.pi_flow import normalise_txid
 from settlement.payments.errors import InvalidTransitionError, TxidAlreadyUsedError
@@ -41,14 +42,24 @@ Merchant = Annotated[Principal, Depends(require_role(Role.MERCHANT))]
     "/{pi_payment_id}/approve",
     status_code=202,
     response_model=PaymentView,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
     summary="onReadyForServerApproval: queue the approval of a recorded payment",
 )
-def approve(pi_payment_id: PiPaymentId, principal: Merchant, sessions: Sessions, tasks: Tasks) -> PaymentView:
+def approve(
+    pi_payment_id: PiPaymentId,
+    principal: Merchant,
+    sessions: Sessions,
+    tasks: Tasks,
+    pi_check: Annotated[PiPaymentCheck | None, Depends(get_pi_check)],
+) -> PaymentView:
     """Queues the approval of the payment recorded for this Pi payment (`POST /v1/payments` records
-    it). Approving an approved payment changes nothing; the answer shows its status."""
+    it). Approving an approved payment changes nothing; the answer shows its status. A payment
+    still waiting for approval is checked on Pi first (when the Pi network is configured): one whose
+    metadata does not bind it to this merchant and its quote is refused (422) and nothing is queued."""
     with sessions() as session:
         payment = service.visible_by_pi_id(session, principal, pi_payment_id)
+    if pi_check is not None and payment.status == PaymentStatus.INCOMPLETE:
+        pi_check(pi_payment_id, binding_of(payment))
     tasks.enqueue(APPROVE, str(payment.id))
     return view(payment, queued=APPROVE)
 
@@ -83,7 +94,7 @@ def complete(
         with sessions() as session:
             current = service.visible_by_pi_id(session, principal, pi_payment_id)
         if current.status == PaymentStatus.INCOMPLETE:
-            if pi_check is None or not approved_on_pi(pi_check.platform, pi_payment_id):
+            if pi_check is None or not approved_on_pi(pi_check.platform, current, pi_check.app_address):
                 raise
             catch_up_approval(sessions, payments, current.id)
         elif current.status != PaymentStatus.PENDING_USER_TRANSFER_START:

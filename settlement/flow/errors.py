@@ -59,3 +59,40 @@ class RefundNotFoundError(NotFoundError):
 
     def __init__(self, refund_id: uuid.UUID) -> None:
         super().__init__(f"refund {refund_id} does not exist", refund_id=str(refund_id))
+
+
+class PiPaymentMismatchError(ValidationError):
+    """The Pi payment does not match the quote it is presented with (amount, direction, account)."""
+
+    code = "pi_payment_mismatch"
+
+    def __init__(self, pi_payment_id: str, reason: str) -> None:
+        super().__init__(
+            f"Pi payment {pi_payment_id} cannot be accepted: {reason}", pi_payment_id=pi_payment_id
+        )
+
+
+class PiPaymentNotBoundError(ValidationError):
+    """The Pi payment's metadata does not bind it to this merchant and quote (see ``binding``).
+
+    Also the answer when the Pi payment is recorded for another merchant: both say only that the
+    payment is not the caller's, never whose it is.
+    """
+
+    code = "pi_payment_not_bound"
+
+    def __init__(self, pi_payment_id: str, reason: str) -> None:
+        super().__init__(
+            f"Pi payment {pi_payment_id} cannot be accepted: {reason}", pi_payment_id=pi_payment_id
+        )
+
+
+class PiPaymentCancelledError(ConflictError):
+    """The customer or the Pi platform cancelled the payment already."""
+
+    code = "pi_payment_cancelled"
+
+    def __init__(self, pi_payment_id: str) -> None:
+        super().__init__(
+            f"Pi payment {pi_payment_id} is cancelled on the Pi platform", pi_payment_id=pi_payment_id
+        )

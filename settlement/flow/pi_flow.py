@@ -2,8 +2,9 @@
 
 Order of effects, and why (issue #6; pi-platform-docs ``payments.md``):
 
-1. ``approve``: the Pi platform's payment is checked against our record and its quote (amount,
-   direction, destination, quote still firm), approved on Pi, then moved
+1. ``approve``: the Pi platform's payment is checked against our record and its quote (bound to
+   the payment's merchant and quote by its metadata, :mod:`settlement.flow.binding`; amount,
+   direction, destination; quote still firm), approved on Pi, then moved
    ``incomplete -> pending_user_transfer_start``. Approving on Pi first means a crash leaves a
    payment Pi approved and we have not moved; a retry gets ``already_approved``, reads it back
    and makes the move.
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from settlement.flow import checks
 from settlement.flow.approval import approved_on_pi, catch_up_approval
+from settlement.flow.binding import binding_of, binding_refusal, metadata_refusal
 from settlement.flow.errors import InvalidTxidError, TxidMismatchError
 from settlement.flow.models import PiRefund
 from settlement.flow.settings import FlowSettings
@@ -122,7 +124,9 @@ class PiPaymentFlow:
         """Approves on Pi a payment that matches its quote (``-> pending_user_transfer_start``).
 
         A payment Pi already cancelled becomes ``expired``; one whose quote expired is cancelled on
-        Pi and ``expired``; one that does not match the quote is cancelled on Pi and ``error``.
+        Pi and ``expired``; one that does not match the quote is cancelled on Pi and ``error``. One
+        whose Pi metadata does not bind it to the payment's merchant and quote is ``error`` and
+        left alone on Pi: it is someone else's payment, not ours to approve or cancel.
         Idempotent: a payment past ``incomplete`` is returned unchanged.
 
         Args:
@@ -140,8 +144,11 @@ class PiPaymentFlow:
         if pi.status.cancelled or pi.status.user_cancelled:
             reason = "cancelled on the Pi platform before approval"
             return self._move(payment_id, S.INCOMPLETE, S.EXPIRED, reason, error_reason=reason)
-        mismatch = checks.pi_payment_mismatch(
-            pi, pi_payment_id=payment.pi_payment_id, amount=payment.pi_amount, app_address=self.app_address
+        unbound = self._unbound(payment, pi)
+        if unbound is not None:
+            return self._move(payment_id, S.INCOMPLETE, S.ERROR, unbound, error_reason=unbound)
+        mismatch = binding_refusal(
+            pi, binding_of(payment), pi_payment_id=payment.pi_payment_id, app_address=self.app_address
         )
         if mismatch is not None:
             self._cancel_on_pi(pi)
@@ -178,7 +185,7 @@ class PiPaymentFlow:
         except InvalidTransitionError:
             current = self.get(payment_id)
             if current.status == S.INCOMPLETE:
-                if not approved_on_pi(self.platform, current.pi_payment_id):
+                if not approved_on_pi(self.platform, current, self.app_address):
                     raise
                 catch_up_approval(self.sessions, self.payments, payment_id)
             elif current.status != S.PENDING_USER_TRANSFER_START:
@@ -231,6 +238,9 @@ class PiPaymentFlow:
         if snapshot.has_refund:
             return payment  # Pi is being returned; this payment is never credited
         pi = self.platform.get_payment(payment.pi_payment_id)
+        unbound = self._unbound(payment, pi)
+        if unbound is not None:  # not this merchant's payment: refused here, left alone on Pi
+            return self._move(payment_id, S.PENDING_ANCHOR, S.ERROR, unbound, error_reason=unbound)
         reason = self._refusal(payment, quote, pi, txid)
         if reason is not None:
             return self._refuse(payment_id, pi, reason)
@@ -311,10 +321,17 @@ class PiPaymentFlow:
             return snapshot.payment, snapshot.quote
         return self.load_with_quote(payment_id)
 
+    @staticmethod
+    def _unbound(payment: Payment, pi: PiPayment) -> str | None:
+        """Why Pi's metadata does not bind ``pi`` to the payment's merchant and quote, or None."""
+        if pi.identifier != payment.pi_payment_id:
+            return None  # another payment altogether: refused (and reported) by the full check
+        return metadata_refusal(pi, binding_of(payment))
+
     def _refusal(self, payment: Payment, quote: Quote, pi: PiPayment, txid: str) -> str | None:
         """Why the payment's transaction must be refused, or None (reads Pi and Horizon only)."""
-        mismatch = checks.pi_payment_mismatch(
-            pi, pi_payment_id=payment.pi_payment_id, amount=payment.pi_amount, app_address=self.app_address
+        mismatch = binding_refusal(
+            pi, binding_of(payment), pi_payment_id=payment.pi_payment_id, app_address=self.app_address
         )
         if mismatch is not None:
             return mismatch

@@ -25,9 +25,10 @@ class PayoutIdempotencyConflictError(ConflictError):
     code = "payout_idempotency_conflict"
 
     def __init__(self, key: str, existing_id: uuid.UUID) -> None:
+        # The existing payout may be another merchant's: its id stays on the server (``existing_id``).
         super().__init__(
-            f"idempotency key {key!r} was already used by payout {existing_id} with a different merchant, "
+            f"idempotency key {key!r} was already used by a payout with a different merchant, "
             "amount, fee or bank account",
             idempotency_key=key,
-            payout_id=str(existing_id),
         )
+        self.existing_id = existing_id

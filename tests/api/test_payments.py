@@ -210,6 +210,28 @@ def test_createPayment_quoteAlreadyUsedByAnotherPiPayment_is409(api: Api) -> Non
     assert api.counts() == before
 
 
+def test_createPayment_piPaymentRecordedForAnotherMerchant_isRefusedWithoutNamingIt(api: Api) -> None:
+    """Merchant A presents a Pi payment merchant B recorded: refused like a Pi payment not bound to
+    A (422), nothing changes, and nothing in the answer names B, its payment or its quote."""
+    b_merchant, b_key = new_merchant(api.db)
+    _, a_key = new_merchant(api.db)
+    b_quote = api.quote(b_key)
+    b_made = api.pay(b_key, b_quote, "piClaimed1").json()
+    a_quote = api.quote(a_key)
+    before = api.counts()
+    for attempt in range(2):  # also with the Idempotency-Key path
+        headers = {"Idempotency-Key": f"claim-{attempt}"} if attempt else {}
+        claimed = api.pay(a_key, a_quote, "piClaimed1", **headers)
+        assert claimed.status_code == 422, claimed.text
+        assert claimed.json()["error"] == "pi_payment_not_bound"
+        for secret in (b_made["id"], str(b_merchant), b_quote):
+            assert secret not in claimed.text
+    assert api.counts() == before
+    assert api.queue.of(b_made["id"]) == ["payments.approve"]
+    # A's quote is untouched and still pays a payment of A's own.
+    assert api.pay(a_key, a_quote).status_code == 202
+
+
 def test_anotherMerchantsPayment_is404_everywhere(api: Api) -> None:
     _, key = new_merchant(api.db)
     _, intruder = new_merchant(api.db)

@@ -27,7 +27,9 @@ from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
 from pi_peer.control import PeerControl
 from pi_peer.server import PeerServer
+from settlement.flow.binding import payment_metadata
 from settlement.payments.models import Payment, PaymentStatus, PaymentStatusChange
+from settlement.payments.service import PaymentService
 from settlement.pi.platform_client import PiPlatformClient
 from tests.api.support import BUILD_DIR, Db, bearer, new_merchant
 from tests.api.test_payments import PI, Api, RecordingQueue, api, open_api, txid
@@ -84,7 +86,7 @@ def test_piComplete_badInput_isClearError_andChangesNothing(api: Api) -> None:
     before = api.counts()
     headers = {**bearer(key), "Content-Type": "application/json"}
     cases: list[tuple[Any, int, str]] = [
-        # A txid already paying another payment: one Pi transaction pays once.
+        # A txid already paying another payment: one Pi transaction pays once (which one is not said).
         (
             api.client.post("/v1/pi/payments/piTxB/complete", json={"txid": used}, headers=headers),
             409,
@@ -125,6 +127,7 @@ def test_piComplete_badInput_isClearError_andChangesNothing(api: Api) -> None:
             "payload_too_large",
         ),
     ]
+    assert first["id"] not in cases[0][0].text
     for response, status, code in cases:
         assert (response.status_code, response.json()["error"]) == (status, code), response.text
     assert api.counts() == before
@@ -202,12 +205,13 @@ def test_piComplete_beforeTheApprovalMoveIsRecorded_takesTheTxidWhenPiApproved(
     """The customer paid between the approval step's call to Pi and its move: the callback makes
     the move (Pi shows the payment approved) and records the txid; for a payment Pi has not
     approved the same callback is 409 and changes nothing."""
-    _, key = new_merchant(peer_api.db)
+    merchant_id, key = new_merchant(peer_api.db)
     approve_on_pi = {"Authorization": f"Key {PEER_API_KEY}"}
     for approved in (True, False):
         user = control.create_user(100 * PI)
-        pi_id = control.create_u2a_payment(user.uid, 10, "Pecel", {})
-        made = peer_api.pay(key, peer_api.quote(key), pi_id)
+        quote_id = peer_api.quote(key)
+        pi_id = control.create_u2a_payment(user.uid, 10, "Pecel", payment_metadata(merchant_id, quote_id))
+        made = peer_api.pay(key, quote_id, pi_id)
         assert made.status_code == 202 and made.json()["status"] == "incomplete", made.text
         if approved:
             approval = httpx.post(f"{peer.platform_url}/payments/{pi_id}/approve", headers=approve_on_pi)
@@ -233,3 +237,64 @@ def test_piComplete_beforeTheApprovalMoveIsRecorded_takesTheTxidWhenPiApproved(
             assert done.status_code == 409 and done.json()["error"] == "invalid_transition", done.text
             assert (detail["status"], detail["txid"], moves) == ("incomplete", None, [])
             assert peer_api.counts() == before
+
+
+def test_createPayment_piPaymentMeantForAnotherMerchant_isRefusedUnrecorded_andStaysTheirs(
+    peer_api: Api, control: PeerControl
+) -> None:
+    """A customer starts a Pi payment for merchant B (its metadata names B and B's quote). Merchant
+    A presenting it with A's own quote is refused (422) before anything is recorded, and the
+    answer names nothing of B's; B then records it as usual. Metadata naming A but another quote,
+    or nothing, is refused the same way; the right binding with another amount is a mismatch."""
+    b_merchant, b_key = new_merchant(peer_api.db)
+    a_merchant, a_key = new_merchant(peer_api.db)
+    b_quote = peer_api.quote(b_key)
+    customer = control.create_user(100 * PI)
+    pi_id = control.create_u2a_payment(customer.uid, 10, "Pecel", payment_metadata(b_merchant, b_quote))
+
+    a_quote = peer_api.quote(a_key)
+    before = peer_api.counts()
+    claimed = peer_api.pay(a_key, a_quote, pi_id)
+    assert claimed.status_code == 422 and claimed.json()["error"] == "pi_payment_not_bound", claimed.text
+    assert str(b_merchant) not in claimed.text and b_quote not in claimed.text
+    assert peer_api.counts() == before
+
+    mine = peer_api.pay(b_key, b_quote, pi_id)
+    assert mine.status_code == 202 and mine.json()["merchant_id"] == str(b_merchant), mine.text
+    assert peer_api.pay(a_key, a_quote, pi_id).status_code == 422  # and A still cannot take it
+    assert mine.json()["id"] not in peer_api.pay(a_key, a_quote, pi_id).text
+
+    for metadata, amount, code in (
+        (payment_metadata(a_merchant, str(uuid.uuid4())), 10, "pi_payment_not_bound"),
+        ({}, 10, "pi_payment_not_bound"),
+        ({"merchant": str(a_merchant)}, 10, "pi_payment_not_bound"),
+        (payment_metadata(a_merchant, a_quote), 9, "pi_payment_mismatch"),
+    ):
+        user = control.create_user(100 * PI)
+        other_pi = control.create_u2a_payment(user.uid, amount, "Pecel", metadata)
+        before = peer_api.counts()
+        refused = peer_api.pay(a_key, a_quote, other_pi)
+        assert (refused.status_code, refused.json()["error"]) == (422, code), refused.text
+        assert peer_api.counts() == before
+    user = control.create_user(100 * PI)
+    bound = control.create_u2a_payment(user.uid, 10, "Pecel", payment_metadata(a_merchant, a_quote))
+    assert peer_api.pay(a_key, a_quote, bound).status_code == 202
+
+
+def test_piApprove_ofARecordedPaymentPiDoesNotBindToItsMerchant_is422AndQueuesNothing(
+    peer_api: Api, control: PeerControl
+) -> None:
+    """A payment recorded before the binding was checked (or by a path that skipped it) is checked
+    again when its approval callback arrives: not bound, nothing is queued."""
+    merchant_id, key = new_merchant(peer_api.db)
+    quote_id = peer_api.quote(key)
+    user = control.create_user(100 * PI)
+    pi_id = control.create_u2a_payment(user.uid, 10, "Pecel", payment_metadata(uuid.uuid4(), quote_id))
+    payments: PaymentService = peer_api.client.app.state.payments  # type: ignore[attr-defined]
+    with peer_api.db.sessions.begin() as session:
+        payment = payments.create(
+            session, pi_payment_id=pi_id, merchant_id=str(merchant_id), quote_id=uuid.UUID(quote_id)
+        )
+    refused = peer_api.client.post(f"/v1/pi/payments/{pi_id}/approve", headers=bearer(key))
+    assert refused.status_code == 422 and refused.json()["error"] == "pi_payment_not_bound", refused.text
+    assert peer_api.queue.of(str(payment.id)) == []

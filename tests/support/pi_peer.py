@@ -22,8 +22,13 @@ def app_keypair() -> Keypair:
 
 @pytest.fixture
 def peer(app_keypair: Keypair) -> Iterator[PeerServer]:
-    """A running peer with 1000 Pi in the app wallet."""
-    with PeerServer(PeerConfig(api_key=API_KEY, app_secret=app_keypair.secret)) as server:
+    """A running peer with 1000 Pi in the app wallet. Its payment ids differ from every other
+    peer's (seeded by the random app wallet), as Pi's do: tests sharing a database never see one
+    Pi payment id twice."""
+    config = PeerConfig(
+        api_key=API_KEY, app_secret=app_keypair.secret, seed=f"pi-peer/{app_keypair.public_key}"
+    )
+    with PeerServer(config) as server:
         yield server
 
 

@@ -24,6 +24,7 @@ from stellar_sdk.exceptions import BadRequestError
 from pi_peer.control import PeerControl, PeerUserInfo
 from pi_peer.server import PeerServer
 from pi_peer.state import PeerConfig
+from settlement.flow.binding import payment_metadata
 from settlement.flow.pi_flow import PiPaymentFlow
 from settlement.flow.reconciler import PiReconciler
 from settlement.flow.refunds import PiRefundService
@@ -151,10 +152,13 @@ def new_order(env: Env, *, sell_amount: int = 10 * PI, balance: int = 100 * PI) 
     user = env.control.create_user(balance)
     with env.db.sessions() as session, session.begin():
         quote = env.quotes.create(session, sell_asset="PI", buy_asset="IDR", sell_amount=sell_amount)
-    pi_id = env.control.create_u2a_payment(user.uid, Decimal(quote.sell_amount).scaleb(-7), "Pecel", {})
+    merchant_id = f"m-{uuid.uuid4().hex[:10]}"
+    pi_id = env.control.create_u2a_payment(
+        user.uid, Decimal(quote.sell_amount).scaleb(-7), "Pecel", payment_metadata(merchant_id, quote.id)
+    )
     with env.db.sessions() as session, session.begin():
         payment = env.payments.create(
-            session, pi_payment_id=pi_id, merchant_id=f"m-{uuid.uuid4().hex[:10]}", quote_id=quote.id
+            session, pi_payment_id=pi_id, merchant_id=merchant_id, quote_id=quote.id
         )
     return Order(payment, quote, user)
 

@@ -4,11 +4,13 @@ nothing."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from settlement.flow.binding import payment_metadata
 from settlement.flow.errors import InvalidTxidError, TxidMismatchError
 from settlement.payments.errors import InvalidTransitionError, TxidAlreadyUsedError
 from settlement.payments.models import PaymentStatus as S
@@ -150,7 +152,7 @@ def test_txid_already_used_by_another_payment_is_refused(env: Env) -> None:
     env.flow.verify_and_complete(first.payment.id)
     env.flow.approve(second.payment.id)
 
-    with pytest.raises(TxidAlreadyUsedError, match="already recorded for payment"):
+    with pytest.raises(TxidAlreadyUsedError, match="already recorded for another payment"):
         env.flow.submit_txid(second.payment.id, txid)
 
     assert env.flow.get(second.payment.id).status == S.PENDING_USER_TRANSFER_START
@@ -211,9 +213,10 @@ def test_payment_that_does_not_match_its_quote_is_not_approved(env: Env) -> None
     order = new_order(env)
     # The Pi platform's payment is for another amount than our record (e.g. a tampered client).
     other = env.control.create_user(100 * PI)
-    pi_id = env.control.create_u2a_payment(other.uid, 3, "Pecel", {})
     with env.db.sessions() as session, session.begin():
         quote = env.quotes.create(session, sell_asset="PI", buy_asset="IDR", sell_amount=10 * PI)
+    pi_id = env.control.create_u2a_payment(other.uid, 3, "Pecel", payment_metadata("m-tamper", quote.id))
+    with env.db.sessions() as session, session.begin():
         payment = env.payments.create(session, pi_payment_id=pi_id, merchant_id="m-tamper", quote_id=quote.id)
 
     refused = env.flow.approve(payment.id)
@@ -221,6 +224,63 @@ def test_payment_that_does_not_match_its_quote_is_not_approved(env: Env) -> None
     assert refused.status == S.ERROR and "differs from the quote" in (refused.error_reason or "")
     assert env.platform.get_payment(pi_id).status.cancelled
     assert env.flow.get(order.payment.id).status == S.INCOMPLETE
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param(lambda merchant, quote: {}, id="no-metadata"),
+        pytest.param(lambda merchant, quote: payment_metadata("m-someone-else", quote), id="other-merchant"),
+        pytest.param(lambda merchant, quote: payment_metadata(merchant, uuid.uuid4()), id="other-quote"),
+        pytest.param(lambda merchant, quote: {"merchant": merchant}, id="no-quote"),
+        pytest.param(lambda merchant, quote: {"merchant": [merchant], "quote": str(quote)}, id="not-text"),
+    ],
+)
+def test_payment_not_bound_to_its_merchant_and_quote_is_never_approved_nor_cancelled_on_pi(
+    env: Env, metadata: Callable[[str, uuid.UUID], dict[str, object]]
+) -> None:
+    """A Pi payment whose metadata names another merchant or quote (or none) is someone else's:
+    the approval step refuses it without approving it on Pi, and leaves it alone there (cancelling
+    it would break the payment for the merchant it is meant for)."""
+    user = env.control.create_user(100 * PI)
+    with env.db.sessions() as session, session.begin():
+        quote = env.quotes.create(session, sell_asset="PI", buy_asset="IDR", sell_amount=10 * PI)
+    merchant = f"m-{uuid.uuid4().hex[:10]}"
+    pi_id = env.control.create_u2a_payment(user.uid, 10, "Pecel", metadata(merchant, quote.id))
+    with env.db.sessions() as session, session.begin():
+        payment = env.payments.create(session, pi_payment_id=pi_id, merchant_id=merchant, quote_id=quote.id)
+
+    refused = env.flow.approve(payment.id)
+
+    assert refused.status == S.ERROR and "is not bound to" in (refused.error_reason or "")
+    assert "m-someone-else" not in (refused.error_reason or "")
+    on_pi = env.platform.get_payment(pi_id).status
+    assert not on_pi.developer_approved and not on_pi.cancelled
+    with env.db.sessions() as session:
+        assert credits_of(session, payment.id) == []
+
+
+def test_transaction_of_an_unbound_payment_is_refused_at_verification(env: Env) -> None:
+    """Pi approved the payment (say, an approval made before the binding was required) and the
+    customer paid: the transaction is not credited to a merchant the metadata does not name."""
+    user = env.control.create_user(100 * PI)
+    with env.db.sessions() as session, session.begin():
+        quote = env.quotes.create(session, sell_asset="PI", buy_asset="IDR", sell_amount=10 * PI)
+    pi_id = env.control.create_u2a_payment(user.uid, 10, "Pecel", payment_metadata("m-intended", quote.id))
+    with env.db.sessions() as session, session.begin():
+        payment = env.payments.create(
+            session, pi_payment_id=pi_id, merchant_id="m-claimer", quote_id=quote.id
+        )
+    env.platform.approve_payment(pi_id)
+    txid = env.control.wallet_pay(pi_id)
+
+    with pytest.raises(InvalidTransitionError):  # Pi approved it, but not for this merchant
+        env.flow.submit_txid(payment.id, txid)
+    assert env.flow.get(payment.id).status == S.INCOMPLETE
+    env.flow.approve(payment.id)
+    assert env.flow.get(payment.id).status == S.ERROR
+    with env.db.sessions() as session:
+        assert credits_of(session, payment.id) == []
 
 
 def test_transaction_made_after_the_deadline_is_refused(env: Env) -> None:

@@ -84,8 +84,11 @@ def test_a_txid_pays_one_payment_only(db, clock):
         payments.record_txid(session, first.id, txid)
         # A duplicate callback for the same payment is harmless.
         assert payments.record_txid(session, first.id, txid).status == S.PENDING_ANCHOR
-        with pytest.raises(TxidAlreadyUsedError, match=f"already recorded for payment {first.id}"):
+        with pytest.raises(TxidAlreadyUsedError, match="already recorded for another payment") as refused:
             payments.record_txid(session, second.id, txid)
+        assert refused.value.other_payment_id == first.id and str(first.id) not in str(
+            refused.value.to_dict()
+        )
         assert payments.get(session, second.id).status == S.PENDING_USER_TRANSFER_START
 
 

@@ -32,6 +32,7 @@ from chain.settings import PROJECT_ROOT, ChainSettings
 from chain.signer import DEV_MNEMONIC
 from pi_peer.control import PeerControl, PeerUserInfo
 from pi_peer.server import PeerServer
+from settlement.flow.binding import payment_metadata
 from settlement.ledger import chart
 from settlement.ledger.models import JournalEntry
 from settlement.ledger.repository import entry_imbalances
@@ -161,7 +162,8 @@ def new_order(api: Api, *, sell_amount: int = 10 * PI, paid_amount: int | None =
     control = api.stack.peer.control
     user = control.create_user(100 * PI)
     amount = Decimal(paid_amount if paid_amount is not None else sell_amount).scaleb(-7)
-    pi_id = control.create_u2a_payment(user.uid, amount, "Pecel Bu Sri", {})
+    metadata = payment_metadata(api.merchant_id, quote.json()["id"])  # binds it to the merchant and quote
+    pi_id = control.create_u2a_payment(user.uid, amount, "Pecel Bu Sri", metadata)
     return Order(user, pi_id, str(quote.json()["id"]))
 
 
