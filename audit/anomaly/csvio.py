@@ -5,6 +5,9 @@ which a labelled evaluation file carries). Every row is validated on its own; a 
 reported with its line number and the reason and skipped, so one broken export line never stops
 an audit run. Only a file that cannot be read at all (missing, not UTF-8, no header, a required
 column absent) raises :class:`~audit.anomaly.errors.InputFileError`.
+
+Text cells are written formula-safe and read back exactly (:mod:`audit.csv_safe`): a sender or a
+label beginning with ``=`` is stored as ``'=...`` so a spreadsheet opening the file never runs it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from audit.anomaly.errors import InputFileError
 from audit.anomaly.trades import KIND_CODE, TOKEN_CODE, TradeRow, TradeTable
+from audit.csv_safe import restore_cell, text_cell
 
 COLUMNS: tuple[str, ...] = (
     "ts",
@@ -83,6 +87,7 @@ def _parse_int(name: str, text: str) -> int:
 
 def parse_row(fields: dict[str, str], line: int) -> TradeRow:
     """Validates one row given as ``column -> text``; raises ``ValueError`` with the reason."""
+    fields = {name: restore_cell(text) for name, text in fields.items()}
     ts = _parse_ts(fields["ts"].strip())
     tx_hash = fields["tx_hash"].strip()
     if not tx_hash:
@@ -186,15 +191,11 @@ def write_trades(path: str | Path, rows: Iterable[TradeRow], *, with_label: bool
         writer = csv.writer(handle)
         writer.writerow([*COLUMNS, LABEL_COLUMN] if with_label else list(COLUMNS))
         for r in rows:
+            text = [text_cell(t) for t in (r.tx_hash, r.kind, r.sender, r.receiver, r.token, r.token_id)]
             fields = [
                 format_ts(r.ts),
-                r.tx_hash,
-                r.kind,
-                r.sender,
-                r.receiver,
-                r.token,
-                r.token_id,
+                *text,
                 str(r.amount),
                 str(r.price) if r.kind == "carbon_trade" else "",
             ]
-            writer.writerow([*fields, r.label] if with_label else fields)
+            writer.writerow([*fields, text_cell(r.label)] if with_label else fields)

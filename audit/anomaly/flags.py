@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.anomaly.errors import FlagReviewError
+from audit.csv_safe import text_cell
 
 WASH_TRADE = "wash_trade"
 CYCLE = "cycle"
@@ -135,7 +136,7 @@ def write_flags_csv(path: str | Path, flags: Iterable[Flag], tx_order: dict[str,
         writer = csv.writer(handle)
         writer.writerow(OUTPUT_COLUMNS)
         for tx, kind, score, reason in rows:
-            writer.writerow([tx, kind, f"{score:.4f}", reason])
+            writer.writerow([text_cell(tx), text_cell(kind), f"{score:.4f}", text_cell(reason)])
     return len(rows)
 
 

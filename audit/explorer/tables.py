@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from audit.csv_safe import number_cell, text_cell
 from common.errors import ValidationError
 
 Row = dict[str, Any]
@@ -195,15 +196,32 @@ def export_value(value: Any) -> Any:
     return str(value)
 
 
+NUMERIC_KINDS = frozenset(
+    {Kind.INT, Kind.IDR, Kind.TONNES, Kind.BLOCK, Kind.TIME, Kind.TOKEN, Kind.CERTIFICATE, Kind.SCORE}
+)
+"""Columns whose values are numbers: exported as exact digits (negative ones too), never quoted."""
+
+
+def csv_cell(column: Column, value: Any) -> str:
+    """One exported cell: numbers of numeric columns exact, every other cell text a spreadsheet won't run.
+
+    See :mod:`audit.csv_safe`: ``=HYPERLINK(...)`` as a beneficiary name is exported as ``'=HYPERLINK(...)``.
+    """
+    if value is None:
+        return ""
+    if column.kind in NUMERIC_KINDS:
+        return number_cell(value)
+    return text_cell(str(export_value(value)))
+
+
 def to_csv(page: Page) -> str:
-    """The rows as CSV with a header of column keys; integers are plain digits."""
+    """The rows as CSV with a header of column keys; integers are plain digits, text is formula-safe."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.key for c in page.columns])
+    # RFC 4180 line ends: the writer then quotes a cell holding a lone CR, which would split the row.
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([text_cell(c.key) for c in page.columns])
     for row in page.rows:
-        writer.writerow(
-            ["" if row.get(c.key) is None else export_value(row.get(c.key)) for c in page.columns]
-        )
+        writer.writerow([csv_cell(c, row.get(c.key)) for c in page.columns])
     return out.getvalue()
 
 

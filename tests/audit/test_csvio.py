@@ -91,3 +91,34 @@ def test_missing_and_binary_files_raise(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InputFileError, match="not UTF-8"):
         read_trades(binary)
+
+
+def test_written_text_cells_are_formula_safe_and_read_back_exactly(tmp_path: Path) -> None:
+    import csv
+
+    from audit.anomaly.flags import Flag, write_flags_csv
+    from audit.anomaly.trades import TradeRow
+
+    evil = ['=HYPERLINK("http://evil.example","x")', "@SUM(A1)", "+1", "-1", "\t=1", "'=already"]
+    rows = [
+        TradeRow(1_700_000_000 + i, f"0x{i:02x}", "transfer", text, "b", "MSC", "", 100 + i, 0, 0, text)
+        for i, text in enumerate(evil)
+    ]
+    out = tmp_path / "evil.csv"
+    write_trades(out, rows, with_label=True)
+    with out.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for record in csv.reader(handle) for cell in record]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    again = read_trades(out)
+    assert not again.errors
+    assert [(r.sender, r.label, r.amount) for r in again.table.rows()] == [
+        (text.strip(), text.strip(), 100 + i)  # the reader strips surrounding whitespace, as before
+        for i, text in enumerate(evil)
+    ]
+    flags_path = tmp_path / "flags.csv"
+    write_flags_csv(
+        flags_path, [Flag("wash_trade", 0.75, ("=cmd|' /C calc'!A0",), "-sender @SUM(A1) paid itself")]
+    )
+    with flags_path.open(newline="", encoding="utf-8") as handle:
+        _header, record = list(csv.reader(handle))
+    assert record == ["'=cmd|' /C calc'!A0", "wash_trade", "0.7500", "'-sender @SUM(A1) paid itself"]

