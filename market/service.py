@@ -5,7 +5,9 @@ Write path. Every operation runs under one lock: the engine changes in memory an
 those events are written to SQL in one transaction (:meth:`market.store.MarketStore.apply`); only after
 the commit does the caller get its answer. If the commit fails the in-memory engine is thrown away and
 rebuilt from SQL, so memory never runs ahead of the database. At start the engine is rebuilt from SQL the
-same way; SQL is the truth, memory is its index.
+same way; SQL is the truth, memory is its index. The engine holds only the open book (open orders, fills
+pending settlement, today's trades); finished orders and older trades are an archive in SQL that the
+reads (orders, trades, candles) and the duplicate and cancel checks go to.
 
 Identity. An order's trader is the EVM address that signed it, and its beneficial owner (self-match
 prevention, daily limits) is that same address: the contract refuses a fill between one trader's own
@@ -27,7 +29,7 @@ from common.errors import MSCError
 from market.acceptance import Commitments, OrderAcceptance
 from market.book import StpPolicy
 from market.engine import MatchingEngine
-from market.errors import UnknownOrderError
+from market.errors import DuplicateOrderError, OrderNotOpenError, UnknownOrderError
 from market.marketdata import Candle
 from market.models import BatchStatus, MarketFill, MarketOrder, MarketTrade
 from market.orders import CancelReason, Fill, OrderStatus, Side
@@ -140,8 +142,11 @@ class MarketService:
         """
         order_id = signed.order_hash
         existing = self.store.order(order_id)
-        if existing is not None and existing.signature == signed.signature:
-            return Submitted(existing, [], replayed=True)
+        if existing is not None:
+            if existing.signature == signed.signature:
+                return Submitted(existing, [], replayed=True)
+            # The engine knows only the orders it loaded; an archived id is refused here, from SQL.
+            raise DuplicateOrderError(f"order {order_id} was already submitted", order_id=order_id)
         if self.acceptance is not None:
             self.acceptance.check_terms(signed)
         trader = Web3.to_checksum_address(signed.trader)
@@ -162,6 +167,8 @@ class MarketService:
         row = self.store.order(order_id)
         if row is None or (trader is not None and row.trader != Web3.to_checksum_address(trader)):
             raise UnknownOrderError(f"order {order_id} is unknown", order_id=order_id)
+        if row.status != str(OrderStatus.OPEN):  # archived: the engine did not load it
+            raise OrderNotOpenError(f"order {order_id} is {row.status}, not open", order_id=order_id)
         self._run(lambda: self.engine.cancel(order_id))
         cancelled = self.store.order(order_id)
         assert cancelled is not None
@@ -242,9 +249,9 @@ class MarketService:
             return {"bids": [], "asks": []} if book is None else book.depth(levels)
 
     def candles(self, token_id: int, interval_ms: int, since_ms: int | None) -> list[Candle]:
-        """OHLCV candles of the trades (fills not rolled back) of ``token_id``."""
-        with self._lock:
-            return self.engine.market_data.candles(token_id, interval_ms, since_ms)
+        """OHLCV candles of the trades (fills not rolled back) of ``token_id``, from SQL: the engine
+        holds only today's trades, the archive holds them all."""
+        return self.store.candles(token_id, interval_ms, since_ms)
 
     def trades(
         self, token_id: int, since_ms: int | None, limit: int

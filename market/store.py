@@ -7,8 +7,14 @@ The caller answers only after that commit, so an acknowledged order is never los
 
 :meth:`MarketStore.snapshot` turns the rows back into :meth:`market.engine.MatchingEngine.snapshot` form:
 resting orders in price-time priority (a level's queue is always ordered by ``sequence``, see
-:mod:`market.book`), the fills still pending settlement, the trades, the counters, and the safeguards'
-day counters recomputed from today's fills. ``MatchingEngine.restore`` of it is the same book.
+:mod:`market.book`), the fills still pending settlement, today's trades, the counters, and the
+safeguards' day counters recomputed from today's fills. ``MatchingEngine.restore`` of it is the same book.
+
+A restart reads only what the book needs: the open orders (an index on ``(status, sequence)``), the
+orders with fills pending settlement, and today's fills. Filled, cancelled and expired orders and
+older fills stay in the same tables as an archive the reads reach (a trader's orders, trades,
+candles: :meth:`MarketStore.candles`), so a restart's time and memory follow the open book, not the
+platform's age.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.sql.helpers import utcnow
 from market.book import StpPolicy
 from market.engine import SNAPSHOT_VERSION
+from market.marketdata import Candle, MarketData
 from market.models import (
     BatchStatus,
     FillStatus,
@@ -153,21 +160,39 @@ class MarketStore:
             ).all()
             pending = [_fill_dict(r) for r in pending_rows]
             with_pending = {f["maker_order_id"] for f in pending} | {f["taker_order_id"] for f in pending}
-            live_rows = session.scalars(
-                select(MarketOrder)
-                .where((MarketOrder.status == str(OrderStatus.OPEN)) | MarketOrder.order_id.in_(with_pending))
-                .order_by(MarketOrder.sequence)
-            ).all()
+            # Open orders through the (status, sequence) index, then the few finished ones whose fills
+            # still await settlement: the archive of filled, cancelled and expired orders is not read.
+            live_rows = list(
+                session.scalars(
+                    select(MarketOrder)
+                    .where(MarketOrder.status == str(OrderStatus.OPEN))
+                    .order_by(MarketOrder.sequence)
+                )
+            )
+            loaded = {r.order_id for r in live_rows}
+            missing = sorted(with_pending - loaded)
+            if missing:
+                live_rows.extend(
+                    session.scalars(select(MarketOrder).where(MarketOrder.order_id.in_(missing)))
+                )
+                live_rows.sort(key=lambda r: r.sequence)
             orders = [_order_dict(r) for r in live_rows]
+            # Today's trades only: the safeguards' day counters need them; older trades are read from
+            # SQL by the queries that show them (trades, candles).
             trades = [
                 _fill_dict(r)
                 for r in session.scalars(
                     select(MarketFill)
-                    .where(MarketFill.status != str(FillStatus.ROLLED_BACK))
+                    .where(
+                        MarketFill.timestamp_ms >= day * DAY_MS,
+                        MarketFill.status != str(FillStatus.ROLLED_BACK),
+                    )
                     .order_by(MarketFill.token_id, MarketFill.sequence)
                 )
             ]
-            seen = sorted(session.scalars(select(MarketOrder.order_id)))
+            # The engine refuses a resubmitted id it knows; ids of archived orders are refused by the
+            # service from SQL (MarketService.submit), so only the loaded ones are needed here.
+            seen = sorted(r.order_id for r in live_rows)
             next_sequence = (session.scalar(select(func.max(MarketOrder.sequence))) or 0) + 1
             next_fill = (session.scalar(select(func.max(MarketFill.sequence))) or 0) + 1
             tokens = session.scalars(select(MarketToken).order_by(MarketToken.token_id)).all()
@@ -222,6 +247,19 @@ class MarketStore:
             "trades": trades,
             "seen": seen,
         }
+
+    def candles(self, token_id: int, interval_ms: int, since_ms: int | None = None) -> list[Candle]:
+        """OHLCV candles of ``token_id``'s fills that were not rolled back, from SQL (archive included)."""
+        data = MarketData()
+        with self.sessions() as session:
+            query = select(MarketFill).where(
+                MarketFill.token_id == token_id, MarketFill.status != str(FillStatus.ROLLED_BACK)
+            )
+            if since_ms is not None:
+                query = query.where(MarketFill.timestamp_ms >= since_ms)
+            for row in session.scalars(query.order_by(MarketFill.sequence)):
+                data.record(Fill.from_dict(_fill_dict(row)))
+        return data.candles(token_id, interval_ms, since_ms)
 
     # -- reads ---------------------------------------------------------------------------------------
 
