@@ -260,7 +260,10 @@ contract CarbonCredits is ICarbonCredits, ERC1155, AccessControl, Pausable, EIP7
         if (r.beneficiary == address(0)) revert CarbonZeroAddress();
         if (bytes(r.beneficiaryName).length == 0) revert CarbonEmptyField("beneficiaryName");
         if (bytes(r.reason).length == 0) revert CarbonEmptyField("reason");
-        if (r.periodStart == 0 || r.periodStart > r.periodEnd) revert CarbonInvalidPeriod(r.periodStart, r.periodEnd);
+        // An offset claims emissions that happened: the period must be non-empty and already over.
+        if (r.periodStart == 0 || r.periodStart > r.periodEnd || r.periodEnd > block.timestamp) {
+            revert CarbonInvalidPeriod(r.periodStart, r.periodEnd);
+        }
         certificateId = ++_certificateCount;
         _vintages[r.tokenId].retired += r.tonnes;
         _retiredFor[r.tokenId][r.beneficiary] += r.tonnes;

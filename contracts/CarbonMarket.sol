@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -10,11 +11,18 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {ICarbonMarket} from "./interfaces/ICarbonMarket.sol";
+import {Payee} from "./libraries/Payee.sol";
 
 /// @title CarbonMarket — see {ICarbonMarket}
 /// @dev Checks, then effects (fill counters), then the two transfers; a revert anywhere undoes
 /// the whole fill (and the whole batch). The fee is taken from the seller's proceeds and rounded
-/// down: fee = amount x price x feeBps / 10_000.
+/// down: fee = amount x price x feeBps / 10_000. The fee transfer is tried, not required: a fee
+/// recipient frozen after it was set would otherwise make every fill revert, so a fee it cannot
+/// take is pulled into this contract instead (`_feesAccrued`) and collected to it later.
+/// The size limit binds an account that is not allowlisted per UTC day (block.timestamp / 1 days),
+/// over the tonnes it trades on either side, so splitting an order does not evade it; each order
+/// must also fit the limit on its own, as before.
+/// Balance identity: MSC held by this contract >= _feesAccrued (equal but for donations).
 contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
@@ -35,9 +43,14 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
     mapping(bytes32 orderHash => bool) private _cancelled;
     mapping(address trader => uint256) private _nonces;
     mapping(address account => bool) private _allowlisted;
+    /// @dev Per account: (UTC day << 128) | tonnes traded that day, one word per account.
+    mapping(address account => uint256) private _daily;
     uint256 private _sizeLimit;
+    // One slot: the fee terms read on every fill, and the fees accrued for a recipient that could
+    // not take them (written only then).
     uint16 private _feeBps;
     address private _feeRecipient;
+    uint80 private _feesAccrued;
 
     constructor(
         IERC20 msc,
@@ -54,6 +67,7 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
                 || settler == address(0) || operator == address(0) || feeRecipient == address(0)
         ) revert MarketZeroAddress();
         if (feeBps > MAX_FEE_BPS) revert MarketFeeTooHigh(feeBps, MAX_FEE_BPS);
+        if (!Payee.isPayable(msc, feeRecipient, address(this))) revert MarketRecipientUnpayable(feeRecipient);
         _msc = msc;
         _credits = credits;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -116,9 +130,20 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
     function setFee(uint16 feeBps, address recipient) external onlyRole(OPERATOR_ROLE) {
         if (feeBps > MAX_FEE_BPS) revert MarketFeeTooHigh(feeBps, MAX_FEE_BPS);
         if (recipient == address(0)) revert MarketZeroAddress();
+        if (!Payee.isPayable(_msc, recipient, address(this))) revert MarketRecipientUnpayable(recipient);
         _feeBps = feeBps;
         _feeRecipient = recipient;
         emit FeeSet(feeBps, recipient);
+    }
+
+    /// @inheritdoc ICarbonMarket
+    function collectFees() external returns (uint256 amount) {
+        amount = _feesAccrued;
+        if (amount == 0) revert MarketNothingToCollect();
+        address recipient = _feeRecipient;
+        _feesAccrued = 0;
+        emit FeesCollected(recipient, amount);
+        _msc.safeTransfer(recipient, amount);
     }
 
     /// @notice Stops settlement.
@@ -158,6 +183,17 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
         return _allowlisted[account];
     }
 
+    /// @inheritdoc ICarbonMarket
+    function feesAccrued() external view returns (uint256) {
+        return _feesAccrued;
+    }
+
+    /// @inheritdoc ICarbonMarket
+    function tradedToday(address account) external view returns (uint256) {
+        uint256 word = _daily[account];
+        return word >> 128 == block.timestamp / 1 days ? uint128(word) : 0;
+    }
+
     /// @notice The fee in basis points, its recipient, and the size above which only allowlisted trade.
     function terms() external view returns (uint16 feeBps, address feeRecipient, uint256 sizeLimit) {
         return (_feeBps, _feeRecipient, _sizeLimit);
@@ -179,13 +215,38 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
         bytes32 sellHash = _checkOrder(sell, Side.Sell, fill.sellSignature, amount);
         _filled[buyHash] += amount;
         _filled[sellHash] += amount;
+        uint256 limit = _sizeLimit; // warm: _checkOrder read it
+        _countDaily(buy.trader, amount, limit);
+        _countDaily(sell.trader, amount, limit);
 
         uint256 notional = uint256(amount) * fill.price;
         uint256 fee = notional * _feeBps / 10_000;
         emit OrderFilled(buyHash, sellHash, buy.tokenId, buy.trader, sell.trader, amount, fill.price, fee);
         _msc.safeTransferFrom(buy.trader, sell.trader, notional - fee);
-        if (fee > 0) _msc.safeTransferFrom(buy.trader, _feeRecipient, fee);
+        if (fee > 0) {
+            address recipient = _feeRecipient;
+            // Tried, not required (see the header); the try is the call safeTransferFrom makes.
+            if (!_msc.trySafeTransferFrom(buy.trader, recipient, fee)) {
+                _msc.safeTransferFrom(buy.trader, address(this), fee); // reverts with the buyer's reason
+                _feesAccrued = SafeCast.toUint80(_feesAccrued + fee); // the transfer bounds fee by a balance
+                emit FeeAccrued(buyHash, recipient, fee);
+            }
+        }
         _credits.safeTransferFrom(sell.trader, buy.trader, buy.tokenId, amount, "");
+    }
+
+    /// @dev Adds `amount` tonnes to `trader`'s volume of the UTC day and refuses it above `limit`
+    /// unless the trader is allowlisted. One storage word per account (about 5k gas per trader on
+    /// its first fill of a transaction, 200 after): the cost of a limit that splitting cannot evade.
+    function _countDaily(address trader, uint256 amount, uint256 limit) private {
+        uint256 word = _daily[trader];
+        uint256 today = block.timestamp / 1 days;
+        uint256 before = word >> 128 == today ? uint128(word) : 0;
+        uint256 traded = before + amount; // amounts are uint64: no overflow of the 128-bit half
+        if (traded > limit && !_allowlisted[trader]) {
+            revert MarketDailyLimitExceeded(trader, before, amount, limit);
+        }
+        _daily[trader] = (today << 128) | traded;
     }
 
     /// @dev Checks an order for a fill of `amount` and returns its hash.

@@ -115,7 +115,8 @@ interface ICarbonCredits {
     error CarbonZeroAmount();
     /// @notice The field `field` must not be empty.
     error CarbonEmptyField(string field);
-    /// @notice The offset period [`start`, `end`] is empty or in the future.
+    /// @notice The offset period [`start`, `end`] is empty (start zero or after end) or not over yet
+    /// (end after the block's time): an offset covers emissions that already happened.
     error CarbonInvalidPeriod(uint40 start, uint40 end);
     error CarbonSignatureExpired(uint256 deadline);
     error CarbonInvalidSignature(address holder);

@@ -8,12 +8,15 @@ pragma solidity 0.8.30;
 /// the fee, to the fee recipient) and the credits from the seller to the buyer in one transaction,
 /// or nothing moves. Orders fill partially up to their amount; traders cancel one order, or all
 /// their open orders at once by bumping their nonce. Above a size limit only allowlisted accounts
-/// (verified entities) may trade.
+/// (verified entities) may trade: an order above it, or fills that take an account's tonnes traded
+/// in one UTC day (both sides) above it, need the account allowlisted. A fee the fee recipient
+/// cannot take (frozen) accrues in the contract and is collected to the recipient later.
 ///
 /// Invariants (tests/contracts/test_market_properties.py): across any sequence of fills, MSC and
 /// credits are conserved (what a buyer pays, the seller and fee recipient receive; what a seller
-/// delivers, the buyer receives); an order is never filled beyond its amount; a cancelled,
-/// expired or stale-nonce order never fills.
+/// delivers, the buyer receives, fees accrued included); an order is never filled beyond its
+/// amount; a cancelled, expired or stale-nonce order never fills; an account that is not
+/// allowlisted never trades more than the size limit in one UTC day.
 interface ICarbonMarket {
     enum Side {
         Buy,
@@ -61,6 +64,12 @@ interface ICarbonMarket {
     error MarketFeeTooHigh(uint16 feeBps, uint16 maxBps);
     error MarketZeroAddress();
     error MarketBatchSize(uint256 size, uint256 max);
+    /// @notice `trader`, not allowlisted, traded `traded` t today; `amount` more exceeds `sizeLimit`.
+    error MarketDailyLimitExceeded(address trader, uint256 traded, uint256 amount, uint256 sizeLimit);
+    /// @notice MSC cannot pay `recipient` (the token, this market, or a frozen account).
+    error MarketRecipientUnpayable(address recipient);
+    /// @notice No fees have accrued.
+    error MarketNothingToCollect();
 
     event OrderFilled(
         bytes32 indexed buyHash,
@@ -77,6 +86,11 @@ interface ICarbonMarket {
     event AllowlistSet(address indexed account, bool allowed);
     event SizeLimitSet(uint256 sizeLimit);
     event FeeSet(uint16 feeBps, address indexed recipient);
+    /// @notice The fee `fee` of the fill of buy order `buyHash` could not be paid to `recipient`
+    /// (frozen); it was taken into the market and accrued for it.
+    event FeeAccrued(bytes32 indexed buyHash, address indexed recipient, uint256 fee);
+    /// @notice The accrued fees `amount` were paid to `recipient`.
+    event FeesCollected(address indexed recipient, uint256 amount);
 
     /// @notice Settles one matched fill. Only the settler.
     function settle(Fill calldata fill) external;
@@ -92,7 +106,17 @@ interface ICarbonMarket {
 
     function setAllowlisted(address account, bool allowed) external;
     function setSizeLimit(uint256 sizeLimit) external;
+    /// @notice Sets the fee and its recipient; refuses a recipient MSC cannot pay.
     function setFee(uint16 feeBps, address recipient) external;
+
+    /// @notice Pays the accrued fees to the fee recipient; anyone may call it.
+    function collectFees() external returns (uint256 amount);
+
+    /// @notice Fees waiting for collectFees.
+    function feesAccrued() external view returns (uint256);
+
+    /// @notice Tonnes `account` traded today (UTC day of the block), both sides.
+    function tradedToday(address account) external view returns (uint256);
 
     /// @notice The EIP-712 hash of `order` (what the trader signs).
     function hashOrder(Order calldata order) external view returns (bytes32);

@@ -331,3 +331,16 @@ def test_constructor_revertsForZeroAddress(roles):
         CarbonCredits.deploy(
             roles.owner, ZERO_ADDRESS, roles.owner, roles.owner, roles.owner, {"from": roles.owner}
         )
+
+
+def test_retire_revertsForPeriodNotYetOver(carbon, roles, alice):
+    """CarbonInvalidPeriod says a period in the future is refused: one ending after now is."""
+    _issued(carbon, roles, alice)
+    now = block_time()
+    for start, end in ((now - 100, now + 3_600), (now + 3_600, now + 7_200)):
+        r = (str(alice), TOKEN, 5, str(alice), "PT Kopi Madiun", "Offset", start, end)
+        with brownie.reverts(err("CarbonInvalidPeriod", start, end)):
+            carbon.retire(r, {"from": alice})
+    r = (str(alice), TOKEN, 5, str(alice), "PT Kopi Madiun", "Offset", now - 100, now - 1)
+    carbon.retire(r, {"from": alice})
+    assert carbon.balanceOf(alice, TOKEN) == 995

@@ -4,7 +4,7 @@ nonce bumps, fee math, allowlist, and every refusal leaving balances untouched."
 from __future__ import annotations
 
 import brownie
-from brownie import ZERO_ADDRESS, CarbonMarket
+from brownie import ZERO_ADDRESS, CarbonMarket, chain
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
@@ -218,4 +218,65 @@ def test_constructor_validatesItsArguments(funded, carbon, roles):
     with brownie.reverts(err("MarketZeroAddress")):
         CarbonMarket.deploy(
             funded, carbon, roles.owner, ZERO_ADDRESS, roles.owner, roles.owner, 0, 1, {"from": roles.owner}
+        )
+
+
+# --------------------------------------------------------------- daily size limit, unpayable fee recipient
+
+
+def test_settle_sizeLimitIsPerAccountPerDay(market, funded, carbon, roles, alice, bob, alice_key, bob_key):
+    """Orders each within the limit, split to evade it, stop at the limit per account and UTC day."""
+    for salt in range(4):  # 4 x 250 t = the whole daily limit, in separate orders
+        buy, sell = order(bob, BUY, 250, 1_000, salt=salt), order(alice, SELL, 250, 1_000, salt=salt)
+        market.settle(fill(market, buy, bob_key, sell, alice_key, 250, 1_000), {"from": roles.minter})
+    assert (market.tradedToday(bob), market.tradedToday(alice)) == (SIZE_LIMIT, SIZE_LIMIT)
+    buy, sell = order(bob, BUY, 1, salt=9), order(alice, SELL, 1, salt=9)
+    with brownie.reverts(err("MarketDailyLimitExceeded", bob, SIZE_LIMIT, 1, SIZE_LIMIT)):
+        market.settle(fill(market, buy, bob_key, sell, alice_key, 1), {"from": roles.minter})
+    market.setAllowlisted(bob, True, {"from": roles.master_minter})
+    with brownie.reverts(err("MarketDailyLimitExceeded", alice, SIZE_LIMIT, 1, SIZE_LIMIT)):
+        market.settle(fill(market, buy, bob_key, sell, alice_key, 1), {"from": roles.minter})
+    # The next UTC day starts afresh.
+    chain.sleep(86_400)
+    chain.mine()
+    buy, sell = order(bob, BUY, 1, salt=10), order(alice, SELL, 1, salt=10)
+    market.settle(fill(market, buy, bob_key, sell, alice_key, 1), {"from": roles.minter})
+    assert market.tradedToday(alice) == 1
+
+
+def test_settle_succeedsWhenFeeRecipientFrozen(market, funded, roles, alice, bob, carol, alice_key, bob_key):
+    funded.freeze(roles.rescuer, {"from": roles.freezer})  # the fee recipient
+    buy, sell = order(bob, BUY, 100), order(alice, SELL, 100)
+    msc_bob, msc_alice = funded.balanceOf(bob), funded.balanceOf(alice)
+    tx = market.settle(fill(market, buy, bob_key, sell, alice_key, 100), {"from": roles.minter})
+    notional = 100 * PRICE
+    fee = notional * FEE_BPS // 10_000
+    assert funded.balanceOf(bob) == msc_bob - notional
+    assert funded.balanceOf(alice) == msc_alice + notional - fee
+    assert dict(tx.events["FeeAccrued"][0]) == {
+        "buyHash": market.hashOrder(buy),
+        "recipient": roles.rescuer,
+        "fee": fee,
+    }
+    assert market.feesAccrued() == fee == funded.balanceOf(market)
+    with brownie.reverts(err("MSCAccountFrozen", roles.rescuer)):
+        market.collectFees({"from": carol})
+    market.setFee(FEE_BPS, carol, {"from": roles.master_minter})
+    tx = market.collectFees({"from": bob})  # anyone may push them to the recipient
+    assert tx.return_value == fee and funded.balanceOf(carol) == fee
+    assert tx.events["FeesCollected"][0]["recipient"] == carol
+    assert market.feesAccrued() == 0 == funded.balanceOf(market)
+    with brownie.reverts(err("MarketNothingToCollect")):
+        market.collectFees({"from": bob})
+
+
+def test_setFee_revertsForUnpayableRecipient(market, funded, carbon, roles, carol):
+    funded.freeze(carol, {"from": roles.freezer})
+    for unpayable in (carol, funded.address, market.address):
+        with brownie.reverts(err("MarketRecipientUnpayable", unpayable)):
+            market.setFee(FEE_BPS, unpayable, {"from": roles.master_minter})
+    with brownie.reverts(err("MarketRecipientUnpayable", carol)):
+        CarbonMarket.deploy(
+            funded, carbon, roles.owner, roles.minter, roles.master_minter, carol, FEE_BPS, SIZE_LIMIT,
+            {"from": roles.owner},
         )
