@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chain.errors import DeploymentNotFoundError
 from settlement.escrowbooks.service import EscrowOutcomeBooker
 from settlement.escrowbooks.settings import EscrowBooksSettings
 from settlement.workers.context import WorkerContext
@@ -18,9 +19,14 @@ def book_outcomes(ctx: WorkerContext, settings: EscrowBooksSettings | None = Non
     twice either way, the lock only saves the work.
     """
     settings = settings or EscrowBooksSettings.from_env()
+    try:
+        escrow = settings.resolved_escrow()
+    except DeploymentNotFoundError as exc:
+        # A process with no deployed platform (yet) has no escrow to follow: nothing to retry.
+        return StepResult(f"skipped: no escrow to follow ({exc.message})")
     booker = EscrowOutcomeBooker(
         ctx.sessions,
-        settings.resolved_escrow(),
+        escrow,
         stream=settings.stream,
         confirmations=settings.confirmations,
         page_size=settings.page_size,

@@ -25,6 +25,7 @@ import threading
 from celery import Celery, Task
 from celery.signals import worker_init
 
+from settlement.escrowbooks.tasks import BOOK_OUTCOMES
 from settlement.workers import metrics, tasks
 from settlement.workers.context import WorkerContext, load_factory
 from settlement.workers.queue import CeleryQueue
@@ -79,6 +80,8 @@ def create_celery(settings: WorkerSettings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "settlement-sweep": {"task": SWEEP, "schedule": settings.worker_sweep_seconds},
+            # The books follow escrow outcomes made by others on-chain (settlement.escrowbooks).
+            "escrow-book-outcomes": {"task": BOOK_OUTCOMES, "schedule": settings.worker_sweep_seconds},
         },
     )
     policy = settings.retry_policy()

@@ -6,6 +6,7 @@ replay from the start, a crash mid-run and the releaser booking the same release
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -13,9 +14,13 @@ from web3 import Web3
 
 from chain.signer import Signer
 from settlement.escrowbooks import service as books_service
+from settlement.escrowbooks.tasks import BOOK_OUTCOMES
 from settlement.ledger import chart
 from settlement.ledger.models import EscrowBooksCursor
 from settlement.minting.releaser import EscrowReleaser
+from settlement.workers import tasks
+from settlement.workers.context import WorkerContext
+from settlement.workers.locking import StepLocks
 from tests.settlement.escrowbooks.support import WINDOW, Scene, by_kind, make_scene
 from tests.settlement.minting.support import Chain, Db, ledger_balanced, merchant_map
 
@@ -185,3 +190,30 @@ def test_events_within_the_confirmation_depth_wait(db: Db, chain: Chain) -> None
     scene.index()
     assert scene.booker(confirmations=3).run_once().total == 1
     assert [e[0] for e in scene.entries()] == ["escrow_refund"]
+
+
+def test_the_worker_task_books_the_outcomes_once(
+    db: Db, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scene = make_scene(db, chain, merchant_map(1), 1)
+    scene.refund(scene.ids[0], 500)
+    scene.index()
+    ctx = WorkerContext(db.sessions, StepLocks(db.engine))
+    monkeypatch.setenv("MSC_ESCROW_BOOKS_ESCROW", scene.escrow)
+    monkeypatch.setenv("MSC_ESCROW_BOOKS_STREAM", scene.stream)
+    monkeypatch.setenv("MSC_ESCROW_BOOKS_CONFIRMATIONS", "0")
+
+    first = tasks.run(ctx, BOOK_OUTCOMES, ())
+    again = tasks.run(ctx, BOOK_OUTCOMES, ())
+
+    assert first.outcome.startswith("booked 1 ") and again.outcome.startswith("booked 0 ")
+    assert [e[0] for e in scene.entries()] == ["escrow_refund"]
+
+
+def test_the_worker_task_skips_without_a_deployed_escrow(
+    db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MSC_ESCROW_BOOKS_ESCROW", raising=False)
+    monkeypatch.setenv("MSC_DEPLOYMENTS_DIR", str(tmp_path))
+    ctx = WorkerContext(db.sessions, StepLocks(db.engine))
+    assert tasks.run(ctx, BOOK_OUTCOMES, ()).outcome.startswith("skipped: no escrow to follow")
