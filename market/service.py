@@ -154,6 +154,11 @@ class MarketService:
         # The chain checks run under the lock: two orders of one trader must not both count the same
         # MSC or credits as free (commitments include everything accepted before this order).
         with self._lock:
+            # Checked again under the lock: an identical submission may have been stored since the
+            # check above (concurrent retries); it is a replay, not a duplicate_order.
+            existing = self.store.order(order_id)
+            if existing is not None and existing.signature == signed.signature:
+                return Submitted(existing, [], replayed=True)
             if self.acceptance is not None:
                 self.acceptance.check_chain(signed, self.commitments(trader, signed.token_id))
             order = signed.to_order(beneficial_owner=trader)

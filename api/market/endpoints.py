@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, require_role
 from api.db import get_sessions
 from api.errors import error_responses
+from api.idempotency import Idempotency, idempotency
 from api.market.schemas import (
     ORDER_ID_PATTERN,
     BookRead,
@@ -77,11 +76,18 @@ def _fill(fill: Fill) -> FillRead:
     responses={200: {"model": OrderSubmitted}, **error_responses(400, 401, 403, 409, 413, 422, 503)},
     summary="Submit a signed order (merchant)",
 )
-def submit_order(data: OrderSubmit, principal: Merchant, sessions: Sessions, market: Market) -> Response:
+def submit_order(
+    data: OrderSubmit,
+    principal: Merchant,
+    idem: Annotated[Idempotency, Depends(idempotency)],
+    sessions: Sessions,
+    market: Market,
+) -> Response:
     """Checks the order (signature, expiry, nonce, allowlist above the size limit, MSC balance and
     allowance for a buy, credits and operator approval for a sell, market safeguards), matches it and
     answers once it is stored: 201 with its state and fills. The same signed order again answers 200
-    with its current state (`replayed: true`); nothing is matched twice."""
+    with its current state (`replayed: true`); nothing is matched twice. With `Idempotency-Key`, a
+    repeat (concurrent ones too) replays the first answer byte for byte."""
     own = trader_address(sessions, principal)
     if data.order.trader != own:
         raise TraderMismatchError(data.order.trader, own)
@@ -97,13 +103,17 @@ def submit_order(data: OrderSubmit, principal: Merchant, sessions: Sessions, mar
         nonce=terms.nonce,
         signature=data.signature.lower(),
     )
-    result = market.submit(signed)
-    body = OrderSubmitted(
-        order=OrderRead.model_validate(result.order),
-        fills=[_fill(f) for f in result.fills],
-        replayed=result.replayed,
-    )
-    return JSONResponse(jsonable_encoder(body), status_code=200 if result.replayed else 201)
+
+    def effect() -> tuple[OrderSubmitted, int]:
+        result = market.submit(signed)
+        body = OrderSubmitted(
+            order=OrderRead.model_validate(result.order),
+            fills=[_fill(f) for f in result.fills],
+            replayed=result.replayed,
+        )
+        return body, 200 if result.replayed else 201
+
+    return idem.run_committed(sessions, effect)
 
 
 @router.get(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
-from api.models import IdempotencyRecord, Role
+from api.models import IdempotencyRecord, Merchant, Role
 from common.sql.helpers import utcnow
+from market.service import MarketService
+from market.store import MarketStore
 from settlement.quotes.rates import Rate
 from tests.api.support import Harness, MakeApi, bearer, new_merchant, staff_key
 
@@ -134,3 +139,97 @@ def test_concurrentDuplicates_executeOnce(make_api: MakeApi) -> None:
     after = api.db.counts()
     assert after["quotes"] == before["quotes"] + 1
     assert after["api_idempotency_keys"] == before["api_idempotency_keys"] + 1
+
+
+class SlowMarket(MarketService):
+    """A market without chain checks whose matching takes a while and is counted (to widen races)."""
+
+    def __init__(self, store: MarketStore, delay: float) -> None:
+        super().__init__(store, None)
+        self.delay = delay
+        self.matched = 0
+
+    def _run(self, op: Any, **kwargs: Any) -> Any:
+        def slow() -> Any:
+            self.matched += 1
+            time.sleep(self.delay)
+            return op()
+
+        return super()._run(slow, **kwargs)
+
+
+def _market_order(api: Harness) -> tuple[str, dict[str, Any], SlowMarket]:
+    merchant_id, key = new_merchant(api.db)
+    with api.db.sessions() as session:
+        trader = session.get(Merchant, merchant_id).evm_address  # type: ignore[union-attr]
+    market = SlowMarket(MarketStore(api.db.sessions), delay=0.3)
+    market.set_reference_price(77, 100_000)
+    api.client.app.state.market = market  # type: ignore[attr-defined]
+    order = {
+        "trader": trader,
+        "side": "buy",
+        "token_id": 77,
+        "amount": 3,
+        "price": 100_000,
+        "expiry": int(time.time()) + 3600,
+        "salt": int(uuid.uuid4()),
+        "nonce": 0,
+    }
+    return key, {"order": order, "signature": "0x" + "11" * 65}, market
+
+
+def _race(post: Callable[[], Any], n: int = 10) -> list[Any]:
+    start = threading.Barrier(n)
+
+    def one(_: int) -> Any:
+        start.wait()
+        return post()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_tenConcurrentMarketOrders_withOneKey_replayTheFirstAnswer(api: Harness) -> None:
+    key, body, market = _market_order(api)
+    headers = {**bearer(key), "Idempotency-Key": f"order-{uuid.uuid4()}"}
+    matched_before = market.matched
+    results = _race(lambda: api.client.post("/v1/market/orders", json=body, headers=headers))
+    assert [r.status_code for r in results] == [201] * 10, [r.text for r in results]
+    assert len({r.content for r in results}) == 1  # byte for byte the first answer
+    assert sorted(r.headers.get("Idempotent-Replayed", "") for r in results) == [""] + ["true"] * 9
+    assert market.matched == matched_before + 1
+    with api.db.sessions() as session:
+        records = session.scalars(
+            select(IdempotencyRecord).where(IdempotencyRecord.key == headers["Idempotency-Key"])
+        ).all()
+    assert len(records) == 1 and records[0].response_status == 201
+    # A different body under the same key is still a conflict.
+    other = {**body, "order": {**body["order"], "amount": 4}}
+    reused = api.client.post("/v1/market/orders", json=other, headers=headers)
+    assert reused.status_code == 409 and reused.json()["error"] == "idempotency_key_reused"
+
+
+def test_tenConcurrentIdenticalOrders_withoutAKey_areReplays_notDuplicateOrder(api: Harness) -> None:
+    key, body, _ = _market_order(api)
+    results = _race(lambda: api.client.post("/v1/market/orders", json=body, headers=bearer(key)))
+    assert sorted(r.status_code for r in results) == [200] * 9 + [201], [r.text for r in results]
+    assert {r.json()["order"]["order_id"] for r in results} == {results[0].json()["order"]["order_id"]}
+    assert sum(r.json()["replayed"] for r in results) == 9
+
+
+def test_aFailedMarketOrder_releasesItsKey(api: Harness) -> None:
+    key, body, _ = _market_order(api)
+    headers = {**bearer(key), "Idempotency-Key": f"order-{uuid.uuid4()}"}
+    outside_band = {**body, "order": {**body["order"], "price": 10**12}}
+    refused = api.client.post("/v1/market/orders", json=outside_band, headers=headers)
+    assert refused.status_code == 422, refused.text
+    with api.db.sessions() as session:
+        assert (
+            session.scalars(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == headers["Idempotency-Key"])
+            ).all()
+            == []
+        )
+    # The key was released: the caller may retry it (here with a corrected order).
+    fixed = api.client.post("/v1/market/orders", json=body, headers=headers)
+    assert fixed.status_code == 201, fixed.text
