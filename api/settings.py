@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -26,9 +26,15 @@ class ApiSettings(EnvSettings):
         admin_secret: Bootstraps operator and auditor API keys (``POST /v1/api-keys``); empty
             disables that endpoint.
         fixed_rate_idr_per_pi: Rupiah per Pi that quotes are priced at (the fixed-rate source).
+        webhook_allow_private_targets: Accept webhook URLs on loopback and private addresses
+            (``MSC_WEBHOOK_ALLOW_PRIVATE_TARGETS``, shared with the dispatcher); development and
+            tests only, refused in production.
     """
 
     env_prefix = "MSC_API_"
+    env_aliases: ClassVar[dict[str, str]] = {
+        "webhook_allow_private_targets": "MSC_WEBHOOK_ALLOW_PRIVATE_TARGETS"
+    }
 
     database_url: str | None = None
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
@@ -36,6 +42,7 @@ class ApiSettings(EnvSettings):
     webhook_secret: SecretStr = SecretStr("")
     admin_secret: SecretStr = SecretStr("")
     fixed_rate_idr_per_pi: Decimal = Field(default=Decimal("15000"), gt=0)
+    webhook_allow_private_targets: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:

@@ -23,6 +23,9 @@ class EnvSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     env_prefix: ClassVar[str] = "MSC_"
+    env_aliases: ClassVar[dict[str, str]] = {}
+    """Fields read from a variable other than ``<prefix><FIELD>``: one setting shared by several
+    components is one variable (e.g. the deployment's environment)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -39,7 +42,7 @@ class EnvSettings(BaseModel):
         by_upper = {key.upper(): value for key, value in source.items()}
         values: dict[str, Any] = {}
         for field in cls.model_fields:
-            variable = f"{cls.env_prefix}{field}".upper()
+            variable = cls.env_aliases.get(field, f"{cls.env_prefix}{field}").upper()
             if variable in by_upper and by_upper[variable] != "":
                 values[field] = by_upper[variable]
         values.update(overrides)

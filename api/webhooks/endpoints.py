@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AnyHttpUrl
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, require_role
@@ -28,9 +26,9 @@ from api.webhooks.schemas import (
     SecretRotate,
     SecretRotated,
 )
-from common.errors import ValidationError
 from settlement.webhooks import service
 from settlement.webhooks.events import DATA_FIELDS, EventType
+from settlement.webhooks.targets import Resolver, TargetPolicy, resolve_target
 
 EVENTS_DOC = "\n".join(f"* `{t.value}`: {fields}" for t, fields in DATA_FIELDS.items())
 CREATE_DOC = f"""Adds an endpoint and returns its signing secret, shown this once.
@@ -39,7 +37,10 @@ Each delivery is a POST of `{{"id", "type", "created", "merchant_id", "data"}}` 
 `MSC-Signature`, `MSC-Event-Id` and `MSC-Event-Type`. Answer 2xx within 10 s; anything else is
 retried with exponential backoff (30 s doubling, with jitter) up to 8 attempts, then the delivery
 is `dead` (redeliver it by hand). The event `id` is the same on every attempt: de-duplicate on it.
-Amounts are integers of minor units. In production the URL must be https to a public host.
+Amounts are integers of minor units. The URL's host must be, and resolve to, public addresses only
+(no loopback, private, link-local, multicast or reserved address, in any spelling); in production
+it must be https. Redirects are not followed. A failed delivery shows its status code and a
+generic reason, never the receiving server's answer.
 Event types and their `data`:
 
 {EVENTS_DOC}
@@ -56,33 +57,15 @@ def _merchant(principal: Principal) -> uuid.UUID:
     return principal.merchant_id
 
 
-class WebhookUrlNotAllowedError(ValidationError):
-    """In production a webhook URL must be https to a public host (no loopback or private address)."""
-
-    code = "webhook_url_not_allowed"
-
-    def __init__(self, url: str, problem: str) -> None:
-        super().__init__(f"webhook URL {url} is not allowed in production: {problem}", url=url)
-
-
-def _check_public_url(url: AnyHttpUrl) -> None:
-    """Refuses URLs that would point the dispatcher at the platform's own network (SSRF).
-
-    Only literal addresses and ``localhost`` are checked here; a public name that resolves to a
-    private address must be stopped at the network layer (egress rules), as DNS can change later.
-    """
-    shown = str(url)
-    if url.scheme != "https":
-        raise WebhookUrlNotAllowedError(shown, "use https")
-    host = (url.host or "").strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        raise WebhookUrlNotAllowedError(shown, "the host is local")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not address.is_global:
-        raise WebhookUrlNotAllowedError(shown, "the address is not a public one")
+def _target_policy(request: Request) -> tuple[TargetPolicy, Resolver | None]:
+    """The webhook target policy of this app (private targets only in development, by setting;
+    https only in production) and its resolver (``app.state.webhook_resolver``; tests inject one)."""
+    settings: ApiSettings = request.app.state.settings
+    policy = TargetPolicy(
+        allow_private=settings.webhook_allow_private_targets,
+        require_https=settings.environment == "production",
+    )
+    return policy, getattr(request.app.state, "webhook_resolver", None)
 
 
 def _without_secret(body: Any) -> Any:
@@ -106,9 +89,8 @@ def create_endpoint(
 ) -> Response:
     """Adds an endpoint and returns its signing secret, shown this once (see ``CREATE_DOC``)."""
 
-    settings: ApiSettings = request.app.state.settings
-    if settings.environment == "production":
-        _check_public_url(data.url)
+    policy, resolver = _target_policy(request)
+    resolve_target(str(data.url), policy, resolver)  # the dispatcher checks again at each delivery
 
     def effect(session: Session) -> EndpointCreated:
         endpoint, secret = service.create_endpoint(

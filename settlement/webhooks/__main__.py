@@ -24,6 +24,7 @@ def build_dispatcher(settings: WebhookSettings) -> WebhookDispatcher:
         backoff_base_s=settings.backoff_base_s,
         backoff_max_s=settings.backoff_max_s,
         lease_s=settings.lease_s,
+        policy=settings.target_policy(),
     )
 
 

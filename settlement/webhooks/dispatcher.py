@@ -12,6 +12,12 @@ A 2xx answer delivers. Anything else (another status, a timeout, a refused conne
 retry after an exponential backoff with jitter, until ``max_attempts``, after which the delivery
 is ``dead`` (a merchant can still redeliver it by hand). Redirects are not followed: a webhook
 URL that moved must be updated by its merchant.
+
+Each attempt resolves the endpoint's host, refuses private and local addresses
+(:mod:`settlement.webhooks.targets`) and connects to the address it checked, so a URL registered
+before the check, or a name re-pointed since, cannot reach the platform's own network. What an
+attempt records for the merchant is the status code and a generic reason, never the receiver's
+body or a low-level error text.
 """
 
 from __future__ import annotations
@@ -32,11 +38,32 @@ from common.sql.helpers import utcnow
 from settlement.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from settlement.webhooks.service import active_secrets
 from settlement.webhooks.signing import SIGNATURE_HEADER, sign
+from settlement.webhooks.targets import (
+    Resolver,
+    TargetPolicy,
+    WebhookTargetRefusedError,
+    pinned_request,
+    resolve_target,
+)
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "MSC-Webhooks/1"
 MAX_ERROR_CHARS = 500
+
+
+def failure_reason(status_code: int | None, exc: Exception | None = None) -> str:
+    """The reason an attempt failed as the merchant sees it: never the receiver's answer or an
+    exception's text (either could carry what an internal service said)."""
+    if isinstance(exc, WebhookTargetRefusedError):
+        return exc.message[:MAX_ERROR_CHARS]
+    if status_code is not None:
+        if 300 <= status_code < 400:
+            return f"HTTP {status_code}: redirects are not followed; register the final URL"
+        return f"HTTP {status_code}: the endpoint did not answer 2xx"
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer within the timeout"
+    return "the endpoint could not be reached"
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,8 @@ class WebhookDispatcher:
         clock: Current time (tests move it forward instead of sleeping).
         jitter: Returns a factor in [0.5, 1] per retry (default: uniform random).
         on_sent: Called after the POST and before the outcome is recorded (tests crash there).
+        policy: Which target addresses are allowed (default: public addresses only).
+        resolver: Resolves a host to addresses (default: the system's; tests inject one).
     """
 
     def __init__(
@@ -108,6 +137,8 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] = utcnow,
         jitter: Callable[[], float] | None = None,
         on_sent: Callable[[Attempt, int | None], None] | None = None,
+        policy: TargetPolicy | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -122,6 +153,8 @@ class WebhookDispatcher:
         self._clock = clock
         self._jitter = jitter or (lambda: random.uniform(0.5, 1.0))
         self._on_sent = on_sent
+        self._policy = policy or TargetPolicy()
+        self._resolver = resolver
 
     def close(self) -> None:
         """Closes the HTTP client if this dispatcher made it."""
@@ -208,9 +241,10 @@ class WebhookDispatcher:
             response = self._post(attempt)
             status_code = response.status_code
             if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}: {response.text[:MAX_ERROR_CHARS]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+                error = failure_reason(status_code)
+        except (httpx.HTTPError, WebhookTargetRefusedError) as exc:
+            log.info("webhook delivery %d failed: %r", attempt.delivery_id, exc)
+            error = failure_reason(None, exc)
         if self._on_sent is not None:
             self._on_sent(attempt, status_code)
         if error is None:
@@ -252,7 +286,14 @@ class WebhookDispatcher:
         )
 
     def _post(self, attempt: Attempt) -> httpx.Response:
+        """Resolves and checks the target, then POSTs to the checked address (no second lookup).
+
+        Raises:
+            WebhookTargetRefusedError: the host is, or resolves to, a refused address.
+            httpx.HTTPError: the POST failed.
+        """
         assert attempt.url is not None
+        target = resolve_target(attempt.url, self._policy, self._resolver)
         payload = attempt.body.encode()
         timestamp = int(self._clock().timestamp())
         headers = {
@@ -262,7 +303,7 @@ class WebhookDispatcher:
             "MSC-Event-Id": attempt.event_id,
             "MSC-Event-Type": attempt.event_type,
         }
-        return self._client.post(attempt.url, content=payload, headers=headers)
+        return pinned_request(self._client, target, payload, headers)
 
     def _record(
         self,

@@ -118,6 +118,7 @@ def _webhooks(sessions: sessionmaker[Session], environ: Mapping[str, str]) -> We
         backoff_base_s=settings.backoff_base_s,
         backoff_max_s=settings.backoff_max_s,
         lease_s=settings.lease_s,
+        policy=settings.target_policy(),
     )
 
 

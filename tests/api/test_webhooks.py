@@ -2,12 +2,15 @@
 is delivered to a real local receiver that verifies the signatures with the secrets the API gave.
 
 Endpoints that must never receive anything point at 127.0.0.1:9 (nothing listens: refused at once).
+The app admits loopback targets by its development setting (``MSC_WEBHOOK_ALLOW_PRIVATE_TARGETS``)
+because the receiver listens there; the SSRF tests use apps without it. No test resolves a real
+name or connects anywhere but 127.0.0.1: names go to an injected resolver.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -17,10 +20,34 @@ from sqlalchemy import func, select
 from api.models import Role
 from settlement.webhooks import WebhookDispatcher, emit
 from settlement.webhooks.models import WebhookEndpoint, WebhookSecret
+from settlement.webhooks.targets import TargetPolicy
 from tests.api.support import Harness, MakeApi, bearer, new_merchant, staff_key
 from tests.settlement.webhooks.support import Clock, Receiver, serve
 
 EVENTS = ["payment.completed", "payout.paid"]
+FAKE_DNS = {
+    "hooks.warung.example": ["93.184.216.34"],
+    "rebind.warung.example": ["127.0.0.1"],
+    "inside.warung.example": ["93.184.216.34", "10.0.0.5"],
+}
+
+
+def fake_resolver(looked_up: list[str]) -> Callable[[str, int], list[str]]:
+    """A resolver answering from ``FAKE_DNS`` and recording what it was asked."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        if host not in FAKE_DNS:
+            raise OSError(f"{host}: no such name")
+        return FAKE_DNS[host]
+
+    return resolve
+
+
+@pytest.fixture
+def api(make_api: MakeApi) -> Harness:
+    """An app that admits loopback webhook targets (development setting): the receiver is local."""
+    return make_api(webhook_allow_private_targets=True)
 
 
 @pytest.fixture
@@ -71,7 +98,9 @@ def test_endpoint_lifecycle_and_delivery_verified_with_the_api_secrets(
         )
     receiver.secrets[:] = [second_secret]  # the merchant already switched its receiver
     with httpx.Client(timeout=5) as client:
-        report = WebhookDispatcher(api.db.engine, client=client).run_once()
+        report = WebhookDispatcher(
+            api.db.engine, client=client, policy=TargetPolicy(allow_private=True)
+        ).run_once()
     assert event_id in [r.event_id for r in receiver.requests]
     (sent,) = receiver.accepted(event_id)
     assert sent.verified_with == [second_secret] and sent.header.count("v1=") == 2
@@ -168,21 +197,33 @@ def test_rotation_grace_out_of_range_is_422(api: Harness) -> None:
     assert unknown.status_code == 404
 
 
+REFUSED_EVERYWHERE = (
+    "http://127.0.0.1:5432/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:6379/",
+    "http://10.0.0.1/",
+    "http://2130706433/",
+    "http://0177.0.0.1/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[2002:7f00:1::]/",
+    "http://localhost./",
+    "http://rebind.warung.example/",
+    "http://inside.warung.example/",
+    "http://unknown.warung.example/",
+)
 REFUSED_IN_PRODUCTION = (
+    *(url.replace("http://", "https://") for url in REFUSED_EVERYWHERE),
     "http://hooks.warung.example/msc",
     "https://127.0.0.1/hook",
-    "https://10.1.2.3/hook",
-    "https://[::1]/hook",
-    "https://169.254.169.254/latest/meta-data",
+    "https://localhost./",
     "https://localhost:8443/hook",
 )
 
 
-def test_production_refuses_webhook_urls_into_the_platforms_own_network(make_api: MakeApi) -> None:
-    api = make_api(environment="production", webhook_secret="w" * 32, admin_secret="a" * 32)
+def _refused(api: Harness, urls: tuple[str, ...]) -> None:
     _, key = new_merchant(api.db)
     before = _counts(api)
-    for url in REFUSED_IN_PRODUCTION:
+    for url in urls:
         response = api.client.post(
             "/v1/webhooks/endpoints", json={"url": url, "event_types": ["payout.paid"]}, headers=bearer(key)
         )
@@ -194,3 +235,24 @@ def test_production_refuses_webhook_urls_into_the_platforms_own_network(make_api
         headers=bearer(key),
     )
     assert public.status_code == 201, public.text
+
+
+def test_webhook_urls_into_the_platforms_own_network_are_refused_without_a_setting(make_api: MakeApi) -> None:
+    """Without the development setting, every private, loopback or link-local target is refused,
+    in any spelling, and so is a name that resolves to one; literal addresses are not resolved."""
+    api = make_api()
+    looked_up: list[str] = []
+    api.client.app.state.webhook_resolver = fake_resolver(looked_up)  # type: ignore[attr-defined]
+    _refused(api, REFUSED_EVERYWHERE)
+    assert set(looked_up) == {
+        "rebind.warung.example",
+        "inside.warung.example",
+        "unknown.warung.example",
+        "hooks.warung.example",
+    }
+
+
+def test_production_refuses_webhook_urls_into_the_platforms_own_network(make_api: MakeApi) -> None:
+    api = make_api(environment="production", webhook_secret="w" * 32, admin_secret="a" * 32)
+    api.client.app.state.webhook_resolver = fake_resolver([])  # type: ignore[attr-defined]
+    _refused(api, REFUSED_IN_PRODUCTION)

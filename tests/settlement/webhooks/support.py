@@ -58,6 +58,10 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)
     url: str = ""
+    error_body: bytes = b""
+    """What a non-2xx answer carries (a receiver's internals, which must never reach the merchant)."""
+    hosts: list[str] = field(default_factory=list)
+    """The ``Host`` header of each request."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, body: bytes, header: str) -> int:
@@ -93,10 +97,13 @@ def serve(receiver: Receiver) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            receiver.hosts.append(self.headers.get("Host", ""))
             status = receiver.handle(body, self.headers.get(SIGNATURE_HEADER, ""))
+            answer = receiver.error_body if status >= 300 else b""
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -31,9 +31,11 @@ from settlement.webhooks.__main__ import main
 from settlement.webhooks.dispatcher import Attempt, backoff_delay
 from settlement.webhooks.errors import EventDedupeConflictError, InvalidEventError
 from settlement.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent
+from settlement.webhooks.targets import TargetPolicy
 from tests.settlement.webhooks.support import Clock, Receiver, serve
 
 BASE_S = 10.0
+LOOPBACK_ALLOWED = TargetPolicy(allow_private=True)
 DATA = {"payment_id": "p-1", "amount_idr_minor": 1_500_000, "amount_pi_minor": 1_000_000_000}
 
 
@@ -84,6 +86,7 @@ def dispatcher(engine: Engine, clock: Clock, client: httpx.Client, **kwargs: Any
         "max_attempts": 5,
         "lease_s": 30.0,
         "jitter": lambda: 1.0,
+        "policy": LOOPBACK_ALLOWED,  # the receiver listens on 127.0.0.1
     }
     options.update(kwargs)
     return WebhookDispatcher(engine, client=client, clock=clock, **options)
@@ -365,6 +368,84 @@ def test_the_command_delivers_what_is_due_with_the_configured_database(
         with sessions.begin() as session:
             event_id = emit(session, merchant, "payment.completed", DATA)
         monkeypatch.setenv("MSC_WEBHOOK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+        monkeypatch.setenv("MSC_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
         assert main(["once"]) == 0
         assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["handled"] == 1
         assert [r.event_id for r in receiver.accepted(event_id)] == [event_id]
+
+
+# ------------------------------------------------------------------------ targets (SSRF)
+
+
+def test_a_private_target_is_refused_at_delivery_before_any_connection_and_the_merchant_sees_why(
+    engine: Engine, sessions: sessionmaker[Session], clock: Clock, receiver: Receiver, client: httpx.Client
+) -> None:
+    """An endpoint stored before the check (or a name re-pointed since) on a loopback address: the
+    dispatcher with the production policy refuses it before connecting; nothing reaches it."""
+    merchant, _ = endpoint_for(sessions, receiver, clock)
+    with sessions.begin() as session:
+        event_id = emit(session, merchant, "payment.completed", DATA, now=clock())
+    d = dispatcher(engine, clock, client, policy=TargetPolicy())
+
+    assert len(d.run_once().retrying) == 1
+    row = delivery(sessions, event_id)
+    assert (row.status, row.last_status_code) == ("pending", None)
+    assert "not allowed" in (row.last_error or "") and "loopback" in (row.last_error or "")
+    assert receiver.requests == []
+
+
+def test_a_name_is_resolved_once_per_attempt_and_the_checked_address_is_the_one_connected_to(
+    engine: Engine, sessions: sessionmaker[Session], clock: Clock, receiver: Receiver, client: httpx.Client
+) -> None:
+    """DNS rebinding: the name answers the receiver's loopback address to the check and a
+    link-local address afterwards. The POST goes to the address checked (one lookup per attempt),
+    with the name in ``Host``."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    merchant = f"m-{uuid.uuid4().hex[:12]}"
+    with sessions.begin() as session:
+        _endpoint, secret = webhooks.create_endpoint(
+            session, merchant, f"http://hooks.warung.test:{port}/hooks", ("payment.completed",), now=clock()
+        )
+    receiver.secrets.append(secret)
+    answers = iter([["127.0.0.1"], ["169.254.169.254"], ["169.254.169.254"]])
+    lookups: list[tuple[str, int]] = []
+
+    def rebinding(host: str, p: int) -> list[str]:
+        lookups.append((host, p))
+        return next(answers)
+
+    with sessions.begin() as session:
+        event_id = emit(session, merchant, "payment.completed", DATA, now=clock())
+    d = dispatcher(engine, clock, client, resolver=rebinding)
+
+    assert len(d.run_once().delivered) == 1
+    assert lookups == [("hooks.warung.test", port)]
+    assert receiver.hosts == [f"hooks.warung.test:{port}"]
+    assert [r.event_id for r in receiver.accepted(event_id)] == [event_id]
+
+
+def test_a_failed_delivery_shows_the_status_and_a_generic_reason_never_the_receivers_answer(
+    engine: Engine, sessions: sessionmaker[Session], clock: Clock, receiver: Receiver, client: httpx.Client
+) -> None:
+    merchant, _ = endpoint_for(sessions, receiver, clock)
+    receiver.fail_first = 1
+    receiver.error_body = b"-ERR redis: requirepass hunter2 at 10.0.0.7"
+    with sessions.begin() as session:
+        event_id = emit(session, merchant, "payment.completed", DATA, now=clock())
+    dispatcher(engine, clock, client).run_once()
+    row = delivery(sessions, event_id)
+    assert row.last_status_code == 500 and row.last_error == "HTTP 500: the endpoint did not answer 2xx"
+    assert "hunter2" not in (row.last_error or "")
+
+
+def test_a_redirect_is_not_followed_and_a_refused_connection_is_a_generic_reason(
+    engine: Engine, sessions: sessionmaker[Session], clock: Clock, client: httpx.Client
+) -> None:
+    merchant = f"m-{uuid.uuid4().hex[:12]}"
+    with sessions.begin() as session:
+        webhooks.create_endpoint(
+            session, merchant, "http://127.0.0.1:9/hook", ("payment.completed",), now=clock()
+        )
+        event_id = emit(session, merchant, "payment.completed", DATA, now=clock())
+    dispatcher(engine, clock, client).run_once()
+    assert delivery(sessions, event_id).last_error == "the endpoint could not be reached"

@@ -114,6 +114,7 @@ class Stack:
             "MSC_DEPLOYMENTS_DIR": str(self.chain.deployment_file.parent),
             "MSC_BUILD_DIR": str(BUILD),
             "MSC_SIGNER_KEY": dev_key(1),  # the deployment's escrow depositor and MSC minter
+            "MSC_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the tests' webhook receivers listen on 127.0.0.1
         }
         env.update(extra)
         return env
@@ -144,7 +145,7 @@ def open_api(
     stack: Stack, queue: TaskQueue, deployments: Path, pi_check: PiPaymentCheck | None = None
 ) -> Iterator[Api]:
     """The API with ``queue`` (and ``pi_check``) and a fresh merchant (yields; closes the app after)."""
-    settings = ApiSettings.from_env({}, database_url=stack.db.url)
+    settings = ApiSettings.from_env({}, database_url=stack.db.url, webhook_allow_private_targets=True)
     chain = ChainSettings.from_env({}, rpc_url=stack.rpc_url, build_dir=BUILD, deployments_dir=deployments)
     quotes = QuoteSettings.from_env({}, ttl_seconds=300, fee_bps=100, network_fee_minor=100)
     app = create_app(
