@@ -73,6 +73,15 @@ class TransactionSender:
         """The sending address."""
         return self._signer.address
 
+    @property
+    def signer(self) -> Signer:
+        """The signing key (for callers that write a signed transaction ahead of sending it)."""
+        return self._signer
+
+    def reset_nonces(self) -> None:
+        """Re-reads the next nonce from the node (after a reorg dropped sent transactions)."""
+        self._nonces.reset()
+
     def transact(self, fn: ContractFunction, *, value: int = 0) -> TxReceipt:
         """Sends ``fn`` as a transaction and returns its successful receipt.
 

@@ -34,13 +34,16 @@ class EscrowRecord:
     """0 None, 1 Held, 2 Disputed, 3 Released, 4 Refunded, 5 Split."""
 
 
-def read_escrow_records(w3: Web3, escrow: str, ids: Sequence[bytes]) -> list[EscrowRecord]:
-    """``getPayment`` of each id, in order, all at the same block.
+def read_escrow_records(
+    w3: Web3, escrow: str, ids: Sequence[bytes], at_block: int | None = None
+) -> list[EscrowRecord]:
+    """``getPayment`` of each id, in order, all at the same block (``at_block``, default the head:
+    the minter reads at the head minus its confirmation depth to book only final deposits).
 
     Raises:
         ChainError: the node answered an error.
     """
-    block = hex(w3.eth.block_number)
+    block = hex(w3.eth.block_number if at_block is None else at_block)
     records: list[EscrowRecord] = []
     for start in range(0, len(ids), CHUNK):
         calls: list[tuple[str, Any]] = [

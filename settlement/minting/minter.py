@@ -22,6 +22,7 @@ minted by the depositor == MSC deposited into escrow + the depositor's idle bala
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
@@ -47,8 +48,9 @@ from settlement.payments import repository as payments
 from settlement.payments.errors import InvalidTransitionError
 from settlement.payments.models import Payment, PaymentStatus
 from settlement.payments.service import PAYMENT_MACHINE
-from settlement.payouts.models import Payout
-from settlement.redemption.models import Redemption
+from settlement.redemption import rawtx
+
+log = logging.getLogger(__name__)
 
 #: Gas one more payment adds to a depositBatch (measured ~50k: two storage slots and an event),
 #: with headroom; chunks are sized so a chunk plus the sender's estimate buffer fits a block.
@@ -105,6 +107,10 @@ class EscrowMinter:
         observer: Told of each step (see :data:`StepObserver`).
         pending_timeout_s: How long recovery waits for the key's pending transactions to be mined.
         clock: Current UTC time.
+        confirmations: Blocks on top of a deposit's block before its payments are booked (0:
+            the receipt is final, as on the local development chain).
+        confirmation_wait_s: How long one run waits for that depth before leaving the batch open.
+        confirmation_poll_s: How often it looks meanwhile.
     """
 
     def __init__(
@@ -120,6 +126,9 @@ class EscrowMinter:
         observer: StepObserver | None = None,
         pending_timeout_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
+        confirmations: int = 0,
+        confirmation_wait_s: float = 30.0,
+        confirmation_poll_s: float = 0.5,
     ) -> None:
         self.sessions = sessions
         self.platform = platform
@@ -131,6 +140,9 @@ class EscrowMinter:
         self.observer = observer
         self.pending_timeout_s = pending_timeout_s
         self.clock = clock
+        self.confirmations = confirmations
+        self.confirmation_wait_s = confirmation_wait_s
+        self.confirmation_poll_s = confirmation_poll_s
         self.lock = SenderLock.for_sessions(sessions, sender.address)
 
     # ------------------------------------------------------------------ public
@@ -244,7 +256,13 @@ class EscrowMinter:
             return list(session.scalars(statement))
 
     def _drive(self, batch_id: uuid.UUID, report: MintReport) -> None:
-        """Brings a batch to completed from whatever point it reached (under the sender lock)."""
+        """Brings a batch to completed from whatever point it reached (under the sender lock).
+
+        Deposits what the chain does not hold, then books only what the chain holds at the
+        confirmation depth. A deposit (or mint) that a reorg took away shows as missing again
+        and is redone, once, before anything is booked; a batch not confirmed within
+        ``confirmation_wait_s`` stays open for the next run.
+        """
         self._wait_for_pending()
         with self.sessions() as session:
             batch = session.get(MintBatch, batch_id, populate_existing=True)
@@ -257,56 +275,138 @@ class EscrowMinter:
                     .order_by(EscrowHolding.escrow_id)
                 )
             )
-        chain = self._read(holdings)
-        missing = [h for h in holdings if chain[h.payment_id].status == ESCROW_STATUS_NONE]
-        found = len(holdings) - len(missing)
-        if missing:
-            self._fund(batch_id, sum(h.amount for h in missing), report)
-            for chunk in _chunks(missing, self.deposit_chunk):
-                receipt = self.sender.transact(
-                    self.platform.escrow.functions.depositBatch(
-                        [
-                            (
-                                bytes.fromhex(h.escrow_id[2:]),
-                                h.merchant_address,
-                                self.payer,
-                                h.amount,
-                                self.hold_seconds,
-                            )
-                            for h in chunk
-                        ]
-                    )
-                )
-                tx_hash = receipt["transactionHash"].to_0x_hex()
-                report.tx_hashes.append(tx_hash)
-                self._notify("deposit_sent", batch_id)
-                self._update_batch(batch_id, deposit_tx=tx_hash)
-            chain.update(self._read(missing))
-        self._update_batch(batch_id, state=MintBatchState.DEPOSITED)
+        deadline = time.monotonic() + self.confirmation_wait_s
+        found: int | None = None
+        while True:
+            chain = self._read(holdings)
+            missing = [h for h in holdings if chain[h.payment_id].status == ESCROW_STATUS_NONE]
+            if found is None:
+                found = len(holdings) - len(missing)
+            if missing:
+                self.sender.reset_nonces()  # a reorg may have dropped what this process sent
+                self._fund(batch_id, holdings, chain, report)
+                self._deposit(batch_id, missing, report)
+                continue  # re-read: book only what the chain shows
+            self._update_batch(batch_id, state=MintBatchState.DEPOSITED)
+            confirmed = self._confirmed(holdings)
+            if confirmed is not None:
+                break
+            if time.monotonic() >= deadline:
+                return  # not deep enough yet: the next run resumes it from the chain
+            time.sleep(self.confirmation_poll_s)
         self._notify("deposited", batch_id)
-        self._book(batch_id, holdings, chain, report)
+        self._book(batch_id, holdings, confirmed, report)
         report.found_in_escrow += found
 
-    def _fund(self, batch_id: uuid.UUID, needed: int, report: MintReport) -> None:
-        """Makes the depositor hold ``needed`` MSC, minting only what its idle balance lacks, and
-        lets the escrow pull it."""
-        msc = self.platform.msc
-        depositor = self.sender.address
-        # MSC a merchant redeemed to this same key and not yet burned is not deposit money.
-        idle = max(0, int(msc.functions.balanceOf(depositor).call()) - self._held_for_redemptions())
-        if needed > idle:
-            amount = needed - idle
-            receipt = self.sender.transact(msc.functions.mint(depositor, amount))
+    def _deposit(self, batch_id: uuid.UUID, missing: Sequence[EscrowHolding], report: MintReport) -> None:
+        """``depositBatch`` of the payments the chain does not hold, in chunks that fit a block.
+
+        Deposits need no write-ahead record: the escrow id is the chain's own key, so recovery
+        reads ``getPayment`` and never deposits an id twice.
+        """
+        for chunk in _chunks(missing, self.deposit_chunk):
+            receipt = self.sender.transact(
+                self.platform.escrow.functions.depositBatch(
+                    [
+                        (
+                            bytes.fromhex(h.escrow_id[2:]),
+                            h.merchant_address,
+                            self.payer,
+                            h.amount,
+                            self.hold_seconds,
+                        )
+                        for h in chunk
+                    ]
+                )
+            )
             tx_hash = receipt["transactionHash"].to_0x_hex()
             report.tx_hashes.append(tx_hash)
+            self._notify("deposit_sent", batch_id)
+            self._update_batch(batch_id, deposit_tx=tx_hash)
+
+    def _confirmed(self, holdings: Sequence[EscrowHolding]) -> dict[uuid.UUID, EscrowRecord] | None:
+        """The escrow records at the confirmation depth if every holding is held there, else None."""
+        if self.confirmations == 0:
+            return self._read(holdings)
+        block = int(self.platform.w3.eth.block_number) - self.confirmations
+        if block < 0:
+            return None
+        chain = self._read(holdings, block)
+        if any(record.status == ESCROW_STATUS_NONE for record in chain.values()):
+            return None
+        return chain
+
+    def _fund(
+        self,
+        batch_id: uuid.UUID,
+        holdings: Sequence[EscrowHolding],
+        chain: dict[uuid.UUID, EscrowRecord],
+        report: MintReport,
+    ) -> None:
+        """Makes the depositor hold the batch's missing MSC from the batch's own mint, and lets the
+        escrow pull it.
+
+        The batch's MSC is what its mints brought minus what its deposits took: final mints
+        (``minted_amount``) plus a written-ahead mint whose receipt is on the chain, minus the
+        holdings the escrow holds. Only a shortfall of that is minted, written ahead (signed and
+        committed, then broadcast; a restart or a reorg rebroadcasts the same transaction). MSC
+        of the key that no batch and no redemption accounts for is never spent here: it is left
+        alone and reported by the reconciliation check ``settlement_account_balance_booked``.
+        """
+        msc = self.platform.msc
+        depositor = self.sender.address
+        needed = sum(h.amount for h in holdings if chain[h.payment_id].status == ESCROW_STATUS_NONE)
+        deposited = sum(h.amount for h in holdings if chain[h.payment_id].status != ESCROW_STATUS_NONE)
+        with self.sessions() as session:
+            batch = session.get(MintBatch, batch_id, populate_existing=True)
+            assert batch is not None
+            minted, pending = batch.minted_amount, self._written_mint(batch)
+        present = self._settle_written_mint(batch_id, pending) if pending is not None else 0
+        own = minted + present - deposited
+        if own < needed:
+            if present:
+                raise ChainError(
+                    f"batch {batch_id}: its mint of {present} sen is not final and does not cover "
+                    f"{needed} sen; the next run resumes it"
+                )
+            amount = needed - max(own, 0)
+            call = rawtx.sign_call(
+                self.platform.w3,
+                self.sender.signer,
+                self.platform.decoder,
+                msc.functions.mint(depositor, amount),
+            )
+            self._update_batch(batch_id, write_mint=(call, amount))
+            receipt = rawtx.broadcast(self.platform.w3, call, self.pending_timeout_s)
+            if receipt is None or receipt["status"] != 1:
+                self._update_batch(batch_id, drop_mint=True)
+                raise ChainError(
+                    f"batch {batch_id}: its mint {call.tx_hash} did not happen; retried next run"
+                )
+            report.tx_hashes.append(call.tx_hash)
             report.minted += amount
             self._notify("minted", batch_id)
-            self._update_batch(batch_id, minted=amount, mint_tx=tx_hash)
         self._update_batch(batch_id, state=MintBatchState.MINTED)
         escrow = self.platform.escrow.address
         if int(msc.functions.allowance(depositor, escrow).call()) < needed:
             receipt = self.sender.transact(msc.functions.approve(escrow, UINT256_MAX))
             report.tx_hashes.append(receipt["transactionHash"].to_0x_hex())
+
+    @staticmethod
+    def _written_mint(batch: MintBatch) -> tuple[rawtx.SignedCall, int] | None:
+        if batch.mint_raw_tx is None or batch.mint_tx_hash is None or batch.mint_amount is None:
+            return None
+        return rawtx.SignedCall(batch.mint_tx_hash, batch.mint_raw_tx), batch.mint_amount
+
+    def _settle_written_mint(self, batch_id: uuid.UUID, pending: tuple[rawtx.SignedCall, int]) -> int:
+        """Makes sure the batch's written-ahead mint is mined (rebroadcasting the same transaction
+        after a crash or a reorg): its amount if it is, 0 (and forgotten) if it can never be."""
+        call, amount = pending
+        receipt = rawtx.broadcast(self.platform.w3, call, self.pending_timeout_s)
+        if receipt is None or receipt["status"] != 1:
+            self._update_batch(batch_id, drop_mint=True)  # its nonce went to another transaction
+            return 0
+        return amount
 
     def _book(
         self,
@@ -350,27 +450,22 @@ class EscrowMinter:
                 report.completed += 1
             batch = session.get(MintBatch, batch_id)
             assert batch is not None
+            if batch.mint_raw_tx is not None and batch.mint_amount is not None:
+                # the deposits it paid for are final, so the mint before them is too
+                batch.minted_amount += batch.mint_amount
+            batch.mint_raw_tx, batch.mint_amount = None, None
             batch.state = str(MintBatchState.COMPLETED)
             batch.updated_at = self.clock()
         report.batches.append(batch_id)
 
     # ------------------------------------------------------------------ helpers
 
-    def _read(self, holdings: Sequence[EscrowHolding]) -> dict[uuid.UUID, EscrowRecord]:
+    def _read(
+        self, holdings: Sequence[EscrowHolding], block: int | None = None
+    ) -> dict[uuid.UUID, EscrowRecord]:
         ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]
-        records = read_escrow_records(self.platform.w3, self.platform.escrow.address, ids)
+        records = read_escrow_records(self.platform.w3, self.platform.escrow.address, ids, block)
         return {h.payment_id: record for h, record in zip(holdings, records, strict=True)}
-
-    def _held_for_redemptions(self) -> int:
-        """Sen relayed to the depositor by redemptions whose burn is not booked (when the depositor
-        is also the redeemer; otherwise 0)."""
-        with self.sessions() as session:
-            statement = (
-                select(func.coalesce(func.sum(Payout.amount), 0))
-                .join(Redemption, Redemption.payout_id == Payout.id)
-                .where(Redemption.redeemer == self.sender.address, Redemption.burned_at.is_(None))
-            )
-            return int(session.scalar(statement) or 0)
 
     def _wait_for_pending(self) -> None:
         """Waits until no transaction of the key is pending, so the balance and the escrow read
@@ -393,8 +488,8 @@ class EscrowMinter:
         batch_id: uuid.UUID,
         *,
         state: MintBatchState | None = None,
-        minted: int = 0,
-        mint_tx: str | None = None,
+        write_mint: tuple[rawtx.SignedCall, int] | None = None,
+        drop_mint: bool = False,
         deposit_tx: str | None = None,
     ) -> None:
         with self.sessions.begin() as session:
@@ -402,9 +497,11 @@ class EscrowMinter:
             assert batch is not None
             if state is not None:
                 batch.state = str(state)
-            batch.minted_amount += minted
-            if mint_tx is not None:
-                batch.mint_tx_hash = mint_tx
+            if write_mint is not None:  # committed before the broadcast: the write-ahead record
+                call, amount = write_mint
+                batch.mint_tx_hash, batch.mint_raw_tx, batch.mint_amount = call.tx_hash, call.raw, amount
+            if drop_mint:
+                batch.mint_raw_tx, batch.mint_amount = None, None
             if deposit_tx is not None:
                 batch.deposit_tx_hashes = [*batch.deposit_tx_hashes, deposit_tx]
             batch.updated_at = self.clock()

@@ -138,7 +138,14 @@ def _escrow(
     sender = TransactionSender(
         platform.w3, Signer.from_settings(chain), platform.decoder, receipt_timeout_s=chain.receipt_timeout_s
     )
-    minter = EscrowMinter(sessions, platform, sender, hold_seconds=settings.worker_escrow_hold_seconds)
+    minter = EscrowMinter(
+        sessions,
+        platform,
+        sender,
+        hold_seconds=settings.worker_escrow_hold_seconds,
+        confirmations=settings.mint_confirmations(chain.network),
+        confirmation_wait_s=settings.worker_confirmation_wait_seconds,
+    )
     return minter, EscrowReleaser(sessions, platform, sender)
 
 

@@ -94,8 +94,7 @@ def test_a_killed_minter_resumes_and_mints_each_payment_exactly_once(
     assert ledger_balanced(pg_db.sessions)
     with pg_db.sessions() as session:
         batches = list(session.scalars(select(MintBatch).where(MintBatch.id.in_(report.batches))))
-    # Killed between the mint's receipt and its record, the batch never learnt of that mint: the
-    # restart found the MSC idle and deposited it (the chain, not the record, decides).
-    recorded_mint = 0 if kill_at == "minted" else total
-    assert [(b.state, b.minted_amount) for b in batches] == [("completed", recorded_mint)]
+    # The mint is written ahead (signed and committed before it is broadcast): killed after its
+    # receipt, the batch still knows it, and the restart found that same transaction mined.
+    assert [(b.state, b.minted_amount, b.mint_raw_tx) for b in batches] == [("completed", total, None)]
     assert restarted.run_once(COUNT).tx_hashes == []
