@@ -1,10 +1,13 @@
 """Stateful property test of MerchantEscrow's invariants (see IMerchantEscrow.sol).
 
-Random deposits (with reused ids), releases, refunds, disputes, arbiter and default decisions,
-guarantee funding and covered refunds, and time jumps; after every step:
+Random deposits (with reused ids, and to unpayable merchants: the token, the escrow), releases
+one by one and in batches, refunds, disputes, arbiter and default decisions, guarantee funding
+and covered refunds, freezes and unfreezes of a merchant, and time jumps; after every step:
 - the contract's MSC balance == sum of open escrows + the guarantee fund (model and contract);
 - every payment reaches a final status (Released, Refunded, Split) exactly once and never leaves it;
-- a payment id is never deposited twice.
+- a payment id is never deposited twice;
+- a batch release never reverts for a frozen merchant: it pays every payable due payment and
+  leaves the frozen merchant's held (ReleaseSkipped).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
 
 HELD, DISPUTED, RELEASED, REFUNDED, SPLIT = 1, 2, 3, 4, 5
 FINAL = {RELEASED, REFUNDED, SPLIT}
-MERCHANT, PAYER = 7, 8
+MERCHANTS, PAYER = (7, 9), 8
 ids = st.integers(0, 11)
 
 
@@ -42,22 +45,60 @@ def test_escrow_invariants_hold(escrow, funded, roles):
             self.covered: dict[int, int] = {}
             self.fund = 0
             self.finals: dict[int, int] = {}
+            self.merchant: dict[int, int] = {}
+            self.frozen: set[int] = set()
 
         def _finish(self, n: int, status: int) -> None:
             self.status[n] = status
             self.finals[n] = self.finals.get(n, 0) + 1
 
-        @rule(n=ids, amount=st.integers(1, 100_000), hold=st.integers(0, 5 * DAY))
-        def deposit(self, n: int, amount: int, hold: int) -> None:
+        @rule(
+            n=ids,
+            merchant=st.sampled_from(MERCHANTS),
+            amount=st.integers(1, 100_000),
+            hold=st.integers(0, 5 * DAY),
+            unpayable=st.sampled_from((None, "token", "escrow")),
+        )
+        def deposit(self, n: int, merchant: int, amount: int, hold: int, unpayable: str | None) -> None:
+            to = {None: accounts[merchant], "token": funded.address, "escrow": escrow.address}[unpayable]
             call = lambda: escrow.deposit(  # noqa: E731
-                pid(n), accounts[MERCHANT], accounts[PAYER], amount, hold, {"from": roles.minter}
+                pid(n), to, accounts[PAYER], amount, hold, {"from": roles.minter}
             )
-            if n in self.status:
+            if n in self.status or unpayable is not None:
                 with brownie.reverts():
                     call()
                 return
             call()
-            self.status[n], self.amount[n] = HELD, amount
+            self.status[n], self.amount[n], self.merchant[n] = HELD, amount, merchant
+
+        @rule(merchant=st.sampled_from(MERCHANTS))
+        def toggle_freeze(self, merchant: int) -> None:
+            if merchant in self.frozen:
+                funded.unfreeze(accounts[merchant], {"from": roles.freezer})
+                self.frozen.discard(merchant)
+            else:
+                funded.freeze(accounts[merchant], {"from": roles.freezer})
+                self.frozen.add(merchant)
+
+        @rule(picked=st.sets(ids, min_size=1, max_size=6))
+        def release_batch(self, picked: set[int]) -> None:
+            now = chain[-1].timestamp + 1
+            due = {
+                n
+                for n in picked
+                if self.status.get(n) == HELD and now >= escrow.getPayment(pid(n))[3]
+            }
+            tx = escrow.releaseBatch([pid(n) for n in sorted(picked)], {"from": accounts[0]})
+            paid = {n for n in due if self.merchant[n] not in self.frozen}
+            assert tx.return_value == len(paid)
+            skipped = {bytes.fromhex(str(e["paymentId"])[2:]) for e in tx.events["ReleaseSkipped"]} if (
+                "ReleaseSkipped" in tx.events
+            ) else set()
+            assert skipped == {pid(n) for n in due - paid}
+            for n in paid:
+                self.released[n] = self.amount[n]
+                self.amount[n] = 0
+                self._finish(n, RELEASED)
 
         @rule(seconds=st.integers(60, 20 * DAY))
         def advance(self, seconds: int) -> None:
@@ -67,8 +108,10 @@ def test_escrow_invariants_hold(escrow, funded, roles):
         @rule(n=ids, by_payer=st.booleans())
         def release(self, n: int, by_payer: bool) -> None:
             sender = accounts[PAYER] if by_payer else accounts[0]
-            due = self.status.get(n) == HELD and (
-                by_payer or chain[-1].timestamp + 1 >= escrow.getPayment(pid(n))[3]
+            due = (
+                self.status.get(n) == HELD
+                and self.merchant[n] not in self.frozen
+                and (by_payer or chain[-1].timestamp + 1 >= escrow.getPayment(pid(n))[3])
             )
             if due:
                 escrow.release(pid(n), {"from": sender})
@@ -81,12 +124,13 @@ def test_escrow_invariants_hold(escrow, funded, roles):
 
         @rule(n=ids, part=st.integers(1, 100_000))
         def refund(self, n: int, part: int) -> None:
+            merchant = accounts[self.merchant.get(n, MERCHANTS[0])]
             ok = self.status.get(n) in (HELD, DISPUTED) and part <= self.amount[n]
             if not ok:
                 with brownie.reverts():
-                    escrow.refund(pid(n), part, {"from": accounts[MERCHANT]})
+                    escrow.refund(pid(n), part, {"from": merchant})
                 return
-            escrow.refund(pid(n), part, {"from": accounts[MERCHANT]})
+            escrow.refund(pid(n), part, {"from": merchant})
             self.amount[n] -= part
             if self.amount[n] == 0:
                 self._finish(n, REFUNDED)
@@ -106,7 +150,12 @@ def test_escrow_invariants_hold(escrow, funded, roles):
                 with brownie.reverts():
                     escrow.resolveDispute(pid(n), 0, {"from": roles.freezer})
                 return
-            if share == 100 and chain[-1].timestamp + 1 > escrow.getPayment(pid(n))[4]:
+            expired = chain[-1].timestamp + 1 > escrow.getPayment(pid(n))[4]
+            if expired or (share > 0 and self.merchant[n] in self.frozen):
+                if not expired:
+                    return  # the arbiter cannot pay a frozen merchant: the decision waits
+                with brownie.reverts():  # past the deadline only the default applies
+                    escrow.resolveDispute(pid(n), 0, {"from": roles.freezer})
                 escrow.resolveExpiredDispute(pid(n), {"from": accounts[0]})
                 self._finish(n, REFUNDED)
             else:
