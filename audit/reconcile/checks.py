@@ -18,6 +18,10 @@ Every check reads the mirror (``indexer.models``) and/or the settlement books
 * ``escrow_books_*``: the books' released / refunded / split / default-refunded / guarantee-paid
   amounts == the mirror's escrow events, the books' escrow held == the mirror's open amounts, the
   books' guarantee fund == the chain's.
+* ``settlement_account_balance_booked`` (per settlement address): the settlement account holds no
+  unbooked MSC: ``balanceOf`` == what the books say it holds (open batches' final mints minus their
+  deposits, relayed redemptions not burned), give or take what is in flight (written-ahead mints,
+  pending intents and burns). Anything else is MSC nobody can account for; the minter leaves it alone.
 * ``carbon_supply_balanced`` (per token id): issued on chain == held + retired + bridged in the mirror.
 * ``carbon_retired_matches_chain`` (per token id): retired on chain == the mirror's certificates.
 
@@ -26,10 +30,12 @@ Uint256 columns are summed in Python, never by SQL: SQLite would turn large sums
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 
 from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.orm import Session
 
 from audit.reconcile.chainview import ChainView
 from audit.reconcile.results import CheckResult, at_most, equal
@@ -46,6 +52,9 @@ from indexer.models import (
     TokenBalance,
 )
 from settlement.ledger.models import Currency, EscrowBooksCursor, JournalEntry, LedgerAccount, Posting
+from settlement.minting.books import settlement_account_books
+from settlement.minting.models import MintBatch
+from settlement.redemption.models import Redemption, RedemptionIntent
 
 Check = Callable[[Connection, ChainView], list[CheckResult]]
 
@@ -225,6 +234,47 @@ def burned_ledger_matches_chain(
     return check
 
 
+def settlement_account_balance_booked(conn: Connection, chain: ChainView) -> list[CheckResult]:
+    """Fails when a settlement account holds unbooked MSC: each settlement address's ``balanceOf`` lies within
+    what the books say it holds (:mod:`settlement.minting.books`); expected is the books' figure."""
+    with Session(bind=conn) as session:
+        accounts = sorted(
+            {str(a) for a in session.scalars(select(MintBatch.depositor).distinct())}
+            | {str(a) for a in session.scalars(select(Redemption.redeemer).distinct())}
+            | {str(a) for a in session.scalars(select(RedemptionIntent.redeemer).distinct())}
+        )
+        deposited_ids = {
+            str(pid).lower(): int(amount)
+            for pid, amount in conn.execute(
+                select(PAYMENTS.c.payment_id, PAYMENTS.c.amount).where(
+                    PAYMENTS.c.escrow == chain.escrow_address, PAYMENTS.c.deposit_block <= chain.block
+                )
+            )
+        }
+        results: list[CheckResult] = []
+        for account in accounts:
+            books = settlement_account_books(session, account)
+            deposited = _exact_sum(
+                amount
+                for escrow_id, amount in books.open_holdings.items()
+                if escrow_id.lower() in deposited_ids
+            )
+            low, high = books.bounds(deposited)
+            balance = chain.msc_balance(account)
+            result = equal(
+                "settlement_account_balance_booked",
+                account,
+                low,
+                balance,
+                in_flight=str(high - low),
+                minted_open=str(books.minted_open),
+                deposited_open=str(deposited),
+                redeemed_unburned=str(books.redeemed_unburned),
+            )
+            results.append(dataclasses.replace(result, ok=low <= balance <= high))
+        return results
+
+
 def _by_token(rows: Iterable[tuple[int, int]]) -> dict[int, int]:
     totals: dict[int, int] = defaultdict(int)
     for token_id, amount in rows:
@@ -359,5 +409,6 @@ def default_checks(redemption_burners: Collection[str] = ()) -> list[Check]:
         minted_to_escrow_ledger_matches_chain,
         burned_ledger_matches_chain(redemption_burners),
         escrow_books_match_mirror,
+        settlement_account_balance_booked,
         carbon_supply_checks,
     ]
