@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api import health, keys, metrics
 from api.body_limit import BodySizeLimitMiddleware
 from api.carbon.endpoints import router as carbon_router
+from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
 from api.market.endpoints import router as market_router
 from api.merchants.endpoints import router as merchants_router
@@ -24,6 +25,7 @@ from api.payments.queue import task_queue_for
 from api.pi_callbacks.endpoints import router as pi_callbacks_router
 from api.quotes.endpoints import router as quotes_router
 from api.redemptions.endpoints import router as redemptions_router
+from api.security_headers import SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from api.wallets.endpoints import router as wallets_router
 from api.wallets.service import ContractsCatalog
@@ -96,7 +98,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs: without a CDN or inline script
         openapi_url="/openapi.json",
         redoc_url=None,
     )
@@ -126,7 +128,10 @@ def create_app(
     ):
         app.include_router(router)
     app.mount(EXPLORER_STATIC_URL, StaticFiles(directory=EXPLORER_STATIC), name="explorer-static")
+    install_docs(app)
     # Added last = outermost: metrics also times the 413s the body limit answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware, metrics=api_metrics)
+    # Outermost: every answer, the body limit's 413s included, carries the security headers.
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
