@@ -6,16 +6,24 @@ escrow shows as ``Released`` gets ``record_release`` and its holding's ``release
 transaction. Booking reads the chain, not the transaction's outcome, so a release made by
 someone else (anyone may release after the hold; the payer earlier) or by a run killed before
 its bookkeeping is booked too, and the ledger's idempotency key books it once.
+
+No payment holds up another: the escrow's ``releaseBatch`` skips (``ReleaseSkipped``) a payment
+whose merchant it cannot pay (a frozen account), which stays held and unbooked and is tried again
+next run; and should a batch revert anyway (an escrow deployed before that change, or a cause not
+foreseen), the run releases that chunk's payments one by one, each failure logged and left for
+the next run, instead of stopping at the chunk.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain.errors import ChainError
 from chain.platform import Platform
 from chain.sender import TransactionSender
 from settlement.ledger.flows import record_release
@@ -28,6 +36,8 @@ from settlement.payments.models import Payment, PaymentStatus
 
 ESCROW_STATUS_HELD = 1
 ESCROW_STATUS_RELEASED = 3
+
+log = logging.getLogger(__name__)
 
 
 class EscrowReleaser:
@@ -82,10 +92,16 @@ class EscrowReleaser:
                 h for h, r in zip(chunk, self._read(chunk), strict=True) if r.status == ESCROW_STATUS_HELD
             ]
             if held:
-                ids = [bytes.fromhex(h.escrow_id[2:]) for h in held]
-                with self.lock.hold():
-                    self.sender.transact(self.platform.escrow.functions.releaseBatch(ids))
+                self._release(held)
             records = self._read(chunk)
+            for holding, record in zip(chunk, records, strict=True):
+                if record.status == ESCROW_STATUS_HELD and holding in held:
+                    log.warning(
+                        "escrow %s (payment %s) is due but was not released (its merchant cannot "
+                        "receive?); it is tried again next run",
+                        holding.escrow_id,
+                        holding.payment_id,
+                    )
             booked += self._book(
                 [
                     (h, r.amount)
@@ -94,6 +110,23 @@ class EscrowReleaser:
                 ]
             )
         return booked
+
+    def _release(self, held: list[EscrowHolding]) -> None:
+        """Releases ``held`` in one ``releaseBatch``; if the batch reverts, one payment at a time,
+        so that a payment that cannot be released never stops the others (module docstring)."""
+        escrow = self.platform.escrow.functions
+        ids = [bytes.fromhex(h.escrow_id[2:]) for h in held]
+        with self.lock.hold():
+            try:
+                self.sender.transact(escrow.releaseBatch(ids))
+                return
+            except ChainError as exc:
+                log.warning("releaseBatch of %d payments failed (%s); releasing one by one", len(ids), exc)
+            for holding, payment_id in zip(held, ids, strict=True):
+                try:
+                    self.sender.transact(escrow.release(payment_id))
+                except ChainError as exc:
+                    log.warning("release of escrow %s failed: %s", holding.escrow_id, exc)
 
     def _read(self, holdings: list[EscrowHolding]) -> list[EscrowRecord]:
         ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]

@@ -363,7 +363,8 @@ def test_releaseBatch_skipsFrozenMerchantAndReleasesTheRest(escrow, funded, role
     assert funded.balanceOf(alice) == before + 4_000
     assert [_status(escrow, n) for n in (1, 2, 3)] == [RELEASED, HELD, RELEASED]
     skipped = tx.events["ReleaseSkipped"]
-    assert len(skipped) == 1 and dict(skipped[0]) == {"paymentId": "0x" + pid(2).hex(), "merchant": carol, "amount": 2_000}
+    assert len(skipped) == 1
+    assert dict(skipped[0]) == {"paymentId": "0x" + pid(2).hex(), "merchant": carol, "amount": 2_000}
     assert [e["paymentId"] for e in tx.events["Released"]] == ["0x" + pid(1).hex(), "0x" + pid(3).hex()]
     assert [int(x) for x in escrow.totals()] == [2_000, 0]
     assert funded.balanceOf(escrow) == 2_000

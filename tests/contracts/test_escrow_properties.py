@@ -83,17 +83,15 @@ def test_escrow_invariants_hold(escrow, funded, roles):
         @rule(picked=st.sets(ids, min_size=1, max_size=6))
         def release_batch(self, picked: set[int]) -> None:
             now = chain[-1].timestamp + 1
-            due = {
-                n
-                for n in picked
-                if self.status.get(n) == HELD and now >= escrow.getPayment(pid(n))[3]
-            }
+            due = {n for n in picked if self.status.get(n) == HELD and now >= escrow.getPayment(pid(n))[3]}
             tx = escrow.releaseBatch([pid(n) for n in sorted(picked)], {"from": accounts[0]})
             paid = {n for n in due if self.merchant[n] not in self.frozen}
             assert tx.return_value == len(paid)
-            skipped = {bytes.fromhex(str(e["paymentId"])[2:]) for e in tx.events["ReleaseSkipped"]} if (
-                "ReleaseSkipped" in tx.events
-            ) else set()
+            skipped = (
+                {bytes.fromhex(str(e["paymentId"])[2:]) for e in tx.events["ReleaseSkipped"]}
+                if ("ReleaseSkipped" in tx.events)
+                else set()
+            )
             assert skipped == {pid(n) for n in due - paid}
             for n in paid:
                 self.released[n] = self.amount[n]

@@ -277,6 +277,13 @@ def test_setFee_revertsForUnpayableRecipient(market, funded, carbon, roles, caro
             market.setFee(FEE_BPS, unpayable, {"from": roles.master_minter})
     with brownie.reverts(err("MarketRecipientUnpayable", carol)):
         CarbonMarket.deploy(
-            funded, carbon, roles.owner, roles.minter, roles.master_minter, carol, FEE_BPS, SIZE_LIMIT,
+            funded,
+            carbon,
+            roles.owner,
+            roles.minter,
+            roles.master_minter,
+            carol,
+            FEE_BPS,
+            SIZE_LIMIT,
             {"from": roles.owner},
         )

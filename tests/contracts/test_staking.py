@@ -383,7 +383,8 @@ def test_exitEarly_accruesPenaltyWhenRecipientFrozen(staking, funded, roles, ali
     funded.freeze(roles.rescuer, {"from": roles.freezer})  # the penalty recipient
     tx = staking.exitEarly(lock_id, {"from": alice})  # reverted on the frozen recipient before
     assert tuple(tx.return_value)[:2] == (90_000, 10_000)
-    assert dict(tx.events["PenaltyAccrued"][0]) == {"lockId": lock_id, "recipient": roles.rescuer, "penalty": 10_000}
+    accrued = dict(tx.events["PenaltyAccrued"][0])
+    assert accrued == {"lockId": lock_id, "recipient": roles.rescuer, "penalty": 10_000}
     assert staking.penaltiesAccrued() == 10_000
     _balance_identity(staking, funded)
     with brownie.reverts(err("MSCAccountFrozen", roles.rescuer)):

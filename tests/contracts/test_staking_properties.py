@@ -139,7 +139,8 @@ def test_staking_invariants_hold(staking, funded, roles):
             funded_total, paid = (int(x) for x in staking.rewardTotals())
             swept, penalties = staking.rewardsSwept(), staking.penaltiesAccrued()
             assert paid + swept <= funded_total
-            assert funded.balanceOf(staking) == staking.totalPrincipal() + funded_total - paid - swept + penalties
+            principal = staking.totalPrincipal()
+            assert funded.balanceOf(staking) == principal + funded_total - paid - swept + penalties
             owed = sum(staking.earned(i) for i in self.open)
             assert paid + swept + owed <= funded_total
 

@@ -4,7 +4,10 @@ including releases someone else made on-chain."""
 from __future__ import annotations
 
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
+from chain.errors import ContractRevertError
+from chain.sender import TransactionSender
 from settlement.ledger import chart
 from settlement.ledger.service import balance_of
 from settlement.minting.ids import escrow_payment_id
@@ -59,3 +62,79 @@ def test_due_escrows_are_released_and_booked_once(db: Db, chain: Chain) -> None:
 
     assert releaser.run_once() == 0  # booked once
     assert chain.w3.eth.get_transaction_count(keeper) == nonce + 1
+
+
+def test_a_frozen_merchant_never_stalls_the_other_releases(db: Db, chain: Chain) -> None:
+    merchants = merchant_map(3)
+    ids = make_pending(db.sessions, list(merchants), 6)
+    info = amounts(db.sessions, ids)
+    minter = EscrowMinter(
+        db.sessions,
+        chain.platform,
+        chain.sender(chain.depositor),
+        merchant_addresses=resolver(merchants),
+        hold_seconds=HOLD,
+    )
+    assert minter.run_once().completed == 6
+    frozen_id = info[ids[0]][0]
+    frozen = merchants[frozen_id]
+    msc = chain.platform.msc.functions
+    chain.sender(chain.owner).transact(msc.freeze(frozen))
+    frozen_count = sum(1 for m, _a in info.values() if m == frozen_id)
+    chain.advance(HOLD + 1)
+    releaser = EscrowReleaser(db.sessions, chain.platform, chain.sender(chain.redeemer), batch_size=2)
+
+    # Every payable merchant is paid and booked; the frozen merchant's payments wait, held.
+    assert releaser.run_once() == 6 - frozen_count
+    held = sum(a for m, a in info.values() if m == frozen_id)
+    assert chain.escrowed() == held
+    assert all(chain.escrow_record(i)[5] == 1 for i in ids if info[i][0] == frozen_id)
+    with db.sessions() as session:
+        assert balance_of(session, chart.msc_merchant_balance(frozen_id)) == 0
+        assert balance_of(session, chart.msc_minted_to_escrow(frozen_id)) == held
+    assert ledger_balanced(db.sessions)
+
+    # Unfrozen, the next run releases and books them.
+    chain.sender(chain.owner).transact(msc.unfreeze(frozen))
+    assert releaser.run_once() == frozen_count
+    assert chain.escrowed() == 0
+    assert ledger_balanced(db.sessions)
+
+
+class _BatchRevertingSender:
+    """A sender whose ``releaseBatch`` reverts (as on an escrow that reverts whole), the rest real."""
+
+    def __init__(self, real: TransactionSender) -> None:
+        self.real = real
+        self.address = real.address
+        self.singles = 0
+
+    def transact(self, fn: ContractFunction, **kwargs: int) -> object:
+        if fn.fn_name == "releaseBatch":
+            raise ContractRevertError("MSCAccountFrozen", {})
+        self.singles += 1
+        return self.real.transact(fn, **kwargs)
+
+
+def test_a_reverting_batch_falls_back_to_single_releases(db: Db, chain: Chain) -> None:
+    merchants = merchant_map(2)
+    ids = make_pending(db.sessions, list(merchants), 4)
+    minter = EscrowMinter(
+        db.sessions,
+        chain.platform,
+        chain.sender(chain.depositor),
+        merchant_addresses=resolver(merchants),
+        hold_seconds=HOLD,
+    )
+    assert minter.run_once().completed == 4
+    frozen = next(iter(merchants.values()))
+    chain.sender(chain.owner).transact(chain.platform.msc.functions.freeze(frozen))
+    chain.advance(HOLD + 1)
+    sender = _BatchRevertingSender(chain.sender(chain.redeemer))
+    releaser = EscrowReleaser(db.sessions, chain.platform, sender)  # type: ignore[arg-type]
+    info = amounts(db.sessions, ids)
+    payable = [i for i in ids if merchants[info[i][0]] != frozen]
+    assert releaser.run_once() == len(payable)  # the frozen merchant's releases fail alone
+    assert sender.singles == len(ids)  # each tried on its own
+    assert chain.escrowed() == sum(a for i, (_m, a) in info.items() if i not in payable)
+    assert ledger_balanced(db.sessions)
