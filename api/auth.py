@@ -9,7 +9,6 @@ merchant's objects, and another merchant's object answers 404 (not 403) so ids c
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import get_sessions
 from api.models import ApiKey, Role
 from common.errors import MSCError
+from common.secrets import secret_matches
 from common.sql.helpers import utcnow
 
 KEY_PREFIX = "msc_"
@@ -98,11 +98,15 @@ def issue_key(session: Session, role: Role, merchant_id: uuid.UUID | None = None
 
 
 def lookup(sessions: sessionmaker[Session], secret: str) -> Principal | None:
-    """The principal of an active key, or None."""
+    """The principal of an active key, or None.
+
+    Read from the database on every request (no cache), so a revocation holds from the moment it
+    commits; a rotated key's ``revoked_at`` may lie in the future (its grace period).
+    """
     with sessions() as session:
         row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one_or_none()
     # The equality above is on a hash of the secret, so its timing tells nothing about the secret.
-    if row is None or row.revoked_at is not None:
+    if row is None or (row.revoked_at is not None and row.revoked_at <= utcnow()):
         return None
     return Principal(row.id, Role(row.role), row.merchant_id)
 
@@ -149,6 +153,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
-def admin_secret_matches(expected: str, presented: str | None) -> bool:
-    """Constant-time comparison of the bootstrap admin secret; an empty configured secret never matches."""
-    return bool(expected) and presented is not None and hmac.compare_digest(expected, presented)
+def admin_secret_matches(expected_hash: str, presented: str | None) -> bool:
+    """Constant-time comparison of the presented bootstrap admin secret's hash with the configured
+    hash (the process keeps only the hash); an empty configured hash never matches."""
+    return secret_matches(expected_hash, presented)

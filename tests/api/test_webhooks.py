@@ -9,6 +9,7 @@ name or connects anywhere but 127.0.0.1: names go to an injected resolver.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -253,6 +254,6 @@ def test_webhook_urls_into_the_platforms_own_network_are_refused_without_a_setti
 
 
 def test_production_refuses_webhook_urls_into_the_platforms_own_network(make_api: MakeApi) -> None:
-    api = make_api(environment="production", webhook_secret="w" * 32, admin_secret="a" * 32)
+    api = make_api(environment="production", webhook_secret=secrets.token_urlsafe(32))
     api.client.app.state.webhook_resolver = fake_resolver([])  # type: ignore[attr-defined]
     _refused(api, REFUSED_IN_PRODUCTION)
