@@ -35,7 +35,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import CursorResult, delete, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -210,7 +210,7 @@ class Idempotency:
                 return None, _replay(record)
             if now - record.created_at > STALE_CLAIM:
                 # Conditional: of several duplicates finding the same dead claim, one takes it over.
-                taken = session.execute(
+                result = session.execute(
                     update(IdempotencyRecord)
                     .where(
                         IdempotencyRecord.id == record.id,
@@ -218,8 +218,9 @@ class Idempotency:
                         IdempotencyRecord.response_status.is_(None),
                     )
                     .values(created_at=now)
-                ).rowcount
-                if taken == 1:
+                )
+                assert isinstance(result, CursorResult)
+                if result.rowcount == 1:
                     return record.id, None
         return None, None
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
-from api.models import IdempotencyRecord, Merchant, Role
+import api.idempotency as idempotency_module
+from api.auth import hash_key
+from api.idempotency import request_hash
+from api.models import ApiKey, IdempotencyRecord, Merchant, Role
 from common.sql.helpers import utcnow
 from market.service import MarketService
 from market.store import MarketStore
@@ -233,3 +239,37 @@ def test_aFailedMarketOrder_releasesItsKey(api: Harness) -> None:
     # The key was released: the caller may retry it (here with a corrected order).
     fixed = api.client.post("/v1/market/orders", json=body, headers=headers)
     assert fixed.status_code == 201, fixed.text
+
+
+def _pending_claim(api: Harness, secret: str, key: str, body: dict[str, Any], age: timedelta) -> None:
+    """A claim left unanswered (its process died, or is still running), ``age`` old."""
+    with api.db.sessions.begin() as session:
+        api_key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
+        assert api_key is not None
+        session.add(
+            IdempotencyRecord(
+                api_key_id=api_key.id,
+                key=key,
+                request_hash=request_hash("POST", "/v1/market/orders", json.dumps(body).encode()),
+                created_at=utcnow() - age,
+            )
+        )
+
+
+def test_aMarketOrderClaim_stillRunning_isInProgress_andADeadOne_isTakenOver(
+    api: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency_module, "CLAIM_WAIT_SECONDS", 0.3)
+    key, body, _ = _market_order(api)
+    running = f"order-{uuid.uuid4()}"
+    _pending_claim(api, key, running, body, timedelta(seconds=1))
+    waited = api.client.post(
+        "/v1/market/orders", json=body, headers={**bearer(key), "Idempotency-Key": running}
+    )
+    assert waited.status_code == 409 and waited.json()["error"] == "idempotency_in_progress"
+    dead = f"order-{uuid.uuid4()}"
+    _pending_claim(api, key, dead, body, idempotency_module.STALE_CLAIM + timedelta(seconds=5))
+    taken = api.client.post("/v1/market/orders", json=body, headers={**bearer(key), "Idempotency-Key": dead})
+    assert taken.status_code == 201, taken.text
+    again = api.client.post("/v1/market/orders", json=body, headers={**bearer(key), "Idempotency-Key": dead})
+    assert again.content == taken.content and again.headers["Idempotent-Replayed"] == "true"
