@@ -191,7 +191,7 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
     /// @inheritdoc ICarbonMarket
     function tradedToday(address account) external view returns (uint256) {
         uint256 word = _daily[account];
-        return word >> 128 == block.timestamp / 1 days ? uint128(word) : 0;
+        return word >> 128 < block.timestamp / 1 days ? 0 : uint128(word);
     }
 
     /// @notice The fee in basis points, its recipient, and the size above which only allowlisted trade.
@@ -241,7 +241,7 @@ contract CarbonMarket is ICarbonMarket, AccessControl, Pausable, EIP712 {
     function _countDaily(address trader, uint256 amount, uint256 limit) private {
         uint256 word = _daily[trader];
         uint256 today = block.timestamp / 1 days;
-        uint256 before = word >> 128 == today ? uint128(word) : 0;
+        uint256 before = word >> 128 < today ? 0 : uint128(word); // days only grow: a past day is 0
         uint256 traded = before + amount; // amounts are uint64: no overflow of the 128-bit half
         if (traded > limit && !_allowlisted[trader]) {
             revert MarketDailyLimitExceeded(trader, before, amount, limit);

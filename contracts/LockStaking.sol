@@ -222,8 +222,8 @@ contract LockStaking is ILockStaking, AccessControl, Pausable {
         if (to == address(0)) revert LockZeroAddress();
         _accrue(); // moves what was emitted while nothing was locked into _unallocatedScaled
         uint256 unallocated = _unallocatedScaled;
+        if (unallocated < PRECISION) revert LockNothingToCollect();
         amount = unallocated / PRECISION;
-        if (amount == 0) revert LockNothingToCollect();
         // Only whole sen leave; the sub-sen rest stays unallocated for the next period.
         _unallocatedScaled = unallocated - amount * PRECISION;
         _rewardsSwept += amount;
