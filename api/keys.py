@@ -22,6 +22,7 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Role
 from api.settings import ApiSettings
+from api.types import Bigint
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -82,10 +83,8 @@ class KeyRotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_s: int = Field(
+    grace_period_s: Annotated[Bigint, Field(le=key_lifecycle.MAX_ROTATION_GRACE_S)] = Field(
         default=0,
-        ge=0,
-        le=key_lifecycle.MAX_ROTATION_GRACE_S,
         description="Seconds the old key still works, to deploy the new one; 0 revokes it at once.",
     )
 

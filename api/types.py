@@ -4,7 +4,8 @@
 as 1, 100 and 1, so a client bug (or a probe) would move money. Every amount, price, quantity, id and
 time in a request is a strict JSON integer, bounded by what stores it: ``Bigint`` (SQL BIGINT, the
 platform's money columns), ``Uint256`` / ``Uint64`` / ``Uint40`` (the contracts' argument types). A
-field narrows further with its own ``Field(gt=0)`` etc.
+field narrows further with ``Annotated[Bigint, Field(le=...)]``: the type's own ``ge``/``le`` come after
+a plain ``= Field(le=...)`` and would win over it (``= Field(gt=0)`` is fine: ``gt`` is another key).
 
 **Free text.** Names, descriptions, references and reasons end up in SQL, in bank files, on chain,
 in CSV exports and on pages. NUL, the other C0/C1 controls, line/paragraph separators and bidirectional

@@ -73,12 +73,12 @@ class _RetirementFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token_id: Uint256
-    tonnes: Uint64 = Field(ge=1)
+    tonnes: Uint64 = Field(gt=0)
     beneficiary: EvmAddress = Field(description="Who the offset is claimed for. " + PUBLIC_DATA_WARNING)
     beneficiary_name: Text = Field(description="Name on the certificate. " + PUBLIC_DATA_WARNING)
     reason: Text = Field(description="Why the credits are retired. " + PUBLIC_DATA_WARNING)
-    period_start: Uint40 = Field(ge=1, description="Unix seconds: the period the offset covers.")
-    period_end: Uint40 = Field(ge=1, description="Unix seconds, at least `period_start`.")
+    period_start: Uint40 = Field(gt=0, description="Unix seconds: the period the offset covers.")
+    period_end: Uint40 = Field(gt=0, description="Unix seconds, at least `period_start`.")
     acknowledge_public_beneficiary: Literal[True] = Field(
         description="Must be `true`: the caller confirms the beneficiary name, address and reason will be "
         "public on chain forever. " + PUBLIC_DATA_WARNING
@@ -130,7 +130,10 @@ class CertificateRead(BaseModel):
     certificate_id: int
     token_id: int
     tonnes: int
-    retired_at: int | None = Field(description="Unix seconds (null when read from the mirror).")
+    retired_at: int | None = Field(
+        description="Unix seconds: the contract's `retiredAt` (the retiring block's timestamp; the mirror "
+        "reads it from that block's header)."
+    )
     period_start: int
     period_end: int
     retired_by: str

@@ -74,10 +74,8 @@ class SecretRotate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_s: Bigint = Field(
+    grace_period_s: Annotated[Bigint, Field(le=MAX_ROTATION_GRACE_S)] = Field(
         default=86_400,
-        ge=0,
-        le=MAX_ROTATION_GRACE_S,
         description="Seconds during which deliveries carry a `v1` for the old secret(s) as well as the "
         "new one, so the receiver can switch secrets without refusing genuine events.",
     )

@@ -434,6 +434,13 @@ def _probes(model: type[BaseModel]) -> Iterator[tuple[tuple[str, ...], str, Any]
                 elif option.get("type") == "integer":
                     for bad in (True, "1", 1.0):
                         yield (*path, name), "integer", bad
+                    # Every bound the schema shows is enforced (a narrower bound is not lost to the type's).
+                    if "maximum" in option:
+                        yield (*path, name), "above maximum", option["maximum"] + 1
+                    if "minimum" in option:
+                        yield (*path, name), "below minimum", option["minimum"] - 1
+                    if "exclusiveMinimum" in option:
+                        yield (*path, name), "at exclusive minimum", option["exclusiveMinimum"]
                 elif option.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(
                     option
                 ):
