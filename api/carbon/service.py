@@ -32,6 +32,7 @@ from chain.settings import ChainSettings
 from chain.signer import Signer
 from common.errors import ConfigurationError, MSCError, NotFoundError
 from indexer.carbon_state import PROJECT_TYPES, PROJECTS, STANDARDS, VINTAGES
+from indexer.models import Block
 from indexer.reader import carbon_certificate, carbon_vintage
 
 CARBON_CONTRACT = "CarbonCredits"
@@ -253,7 +254,7 @@ class CarbonGateway:
                 "certificate_id": certificate_id,
                 "token_id": token_id,
                 "tonnes": int(row["tonnes"]),
-                "retired_at": None,
+                "retired_at": _block_time(conn, int(row["block_number"])),
                 "period_start": int(row["period_start"]),
                 "period_end": int(row["period_end"]),
                 "retired_by": Web3.to_checksum_address(row["retired_by"]),
@@ -370,6 +371,14 @@ def build_gateway(settings: ChainSettings | None = None, *, confirmations: int =
     except ConfigurationError:
         relayer = None
     return CarbonGateway(platform, relayer, confirmations=confirmations)
+
+
+def _block_time(conn: Connection, number: int) -> int | None:
+    """Unix seconds of mirrored block ``number``: a certificate's ``retiredAt``, which the contract sets
+    to the timestamp of the retiring block. The mirror keeps every block with a log, so this is known
+    for every mirrored retirement; None only if that header was never stored."""
+    timestamp = conn.execute(select(Block.timestamp).where(Block.number == number)).scalar_one_or_none()
+    return None if timestamp is None else int(timestamp)
 
 
 def get_carbon(request: Request) -> CarbonGateway:

@@ -25,6 +25,13 @@ class Eip712DomainRead(BaseModel):
     verifyingContract: str  # noqa: N815 - the EIP-712 field name
 
 
+class Eip712FieldRead(BaseModel):
+    """One member of an EIP-712 struct type, as `eth_signTypedData_v4` takes it."""
+
+    name: str
+    type: str
+
+
 class ContractsRead(BaseModel):
     """The platform's contracts on the API's network."""
 
@@ -33,5 +40,12 @@ class ContractsRead(BaseModel):
     contracts: list[DeployedContractRead]
     eip712_domains: dict[str, Eip712DomainRead] = Field(
         description="EIP-712 domains by contract name: `MadiunStableCoin` signs EIP-2612 permits and "
-        "EIP-3009 authorizations."
+        "EIP-3009 authorizations, `CarbonCredits` signed retirements (`retireWithSig`), `CarbonMarket` "
+        "orders."
+    )
+    eip712_types: dict[str, dict[str, list[Eip712FieldRead]]] = Field(
+        description="The `types` of `eth_signTypedData_v4` by contract name (`EIP712Domain` and each struct "
+        "the contract verifies: `Permit`, `TransferWithAuthorization`, `ReceiveWithAuthorization`, "
+        "`CancelAuthorization`; `Retirement`; `Order`). Put one with the contract's domain, the struct's "
+        "name as `primaryType` and the message."
     )

@@ -8,18 +8,62 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
 
-from api.wallets.schemas import ContractsRead, DeployedContractRead, Eip712DomainRead
+from api.wallets.schemas import ContractsRead, DeployedContractRead, Eip712DomainRead, Eip712FieldRead
 from chain.artifacts import load_artifact
 from chain.deployments import deployment_path, read_deployment
-from chain.eip712 import msc_domain
+from chain.eip712 import (
+    Domain,
+    authorization,
+    cancel_authorization,
+    carbon_domain,
+    market_domain,
+    msc_domain,
+    order,
+    permit,
+    retirement,
+)
 from chain.errors import DeploymentNotFoundError, ToolchainMissingError
 from chain.settings import ChainSettings
 from common.errors import MSCError
 
 MSC_CONTRACT = "MadiunStableCoin"
+CARBON_CONTRACT = "CarbonCredits"
+MARKET_CONTRACT = "CarbonMarket"
+_ZERO = "0x" + "00" * 20
+
+
+def _types(*typed_data: dict[str, Any]) -> dict[str, list[Eip712FieldRead]]:
+    """The union of the ``types`` of typed-data documents."""
+    merged: dict[str, list[Eip712FieldRead]] = {}
+    for document in typed_data:
+        for name, fields in document["types"].items():
+            merged[name] = [Eip712FieldRead(**f) for f in fields]
+    return merged
+
+
+def signed_types(contract: str, domain: Domain) -> dict[str, list[Eip712FieldRead]]:
+    """The EIP-712 types ``contract`` verifies, taken from the same builders the platform signs and
+    verifies with (:mod:`chain.eip712`), so what wallets are told cannot drift from what is checked."""
+    if contract == MSC_CONTRACT:
+        return _types(
+            permit(domain, _ZERO, _ZERO, 0, 0, 0),
+            authorization(domain, "TransferWithAuthorization", _ZERO, _ZERO, 0, 0, 0, bytes(32)),
+            authorization(domain, "ReceiveWithAuthorization", _ZERO, _ZERO, 0, 0, 0, bytes(32)),
+            cancel_authorization(domain, _ZERO, bytes(32)),
+        )
+    if contract == CARBON_CONTRACT:
+        return _types(retirement(domain, (_ZERO, 0, 0, _ZERO, "", "", 0, 0), 0, 0))
+    if contract == MARKET_CONTRACT:
+        return _types(order(domain, (_ZERO, 0, 0, 0, 0, 0, 0, 0)))
+    raise KeyError(contract)
+
+
+DOMAINS = {MSC_CONTRACT: msc_domain, CARBON_CONTRACT: carbon_domain, MARKET_CONTRACT: market_domain}
+"""The contracts that verify EIP-712 signatures, with their domain (as each constructor sets it)."""
 
 
 class ContractsNotDeployedError(MSCError):
@@ -78,12 +122,16 @@ class ContractsCatalog:
         except (ValueError, KeyError, TypeError) as exc:
             raise ContractsNotDeployedError(self.network, f"unreadable deployment file: {exc}") from exc
         domains = {}
-        if MSC_CONTRACT in deployment.contracts:
-            domain = msc_domain(deployment.chain_id, deployment.contracts[MSC_CONTRACT].address)
-            domains[MSC_CONTRACT] = Eip712DomainRead(**domain.as_dict())
+        types = {}
+        for name, make_domain in DOMAINS.items():
+            if name in deployment.contracts:
+                domain = make_domain(deployment.chain_id, deployment.contracts[name].address)
+                domains[name] = Eip712DomainRead(**domain.as_dict())
+                types[name] = signed_types(name, domain)
         return ContractsRead(
             network=deployment.network,
             chain_id=deployment.chain_id,
             contracts=contracts,
             eip712_domains=domains,
+            eip712_types=types,
         )

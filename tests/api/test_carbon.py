@@ -239,10 +239,11 @@ def test_a_signed_retirement_is_relayed_and_its_certificate_is_on_chain_and_in_t
     assert balance(chain) == before - 20
 
     read = app.client.get(f"/v1/carbon/certificates/{relayed['certificate_id']}").json()
-    assert (read["source"], read["tonnes"], read["beneficiary_name"]) == (
+    assert (read["source"], read["tonnes"], read["beneficiary_name"], read["retired_at"]) == (
         "chain",
         20,
         body["beneficiary_name"],
+        certificate[2],  # the contract's retiredAt
     )
     assert read["metadata_uri"] == f"ipfs://{META_CID}"
 
@@ -250,6 +251,11 @@ def test_a_signed_retirement_is_relayed_and_its_certificate_is_on_chain_and_in_t
     mirrored = app.client.get(f"/v1/carbon/certificates/{relayed['certificate_id']}").json()
     assert mirrored["source"] == "mirror"
     assert mirrored["tx_hash"] == relayed["tx_hash"]
+    assert (
+        mirrored["retired_at"]
+        == certificate[2]
+        == chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    )
     assert {k: mirrored[k] for k in ("tonnes", "beneficiary", "beneficiary_name", "metadata_uri")} == {
         k: read[k] for k in ("tonnes", "beneficiary", "beneficiary_name", "metadata_uri")
     }
@@ -386,3 +392,105 @@ def test_custodial_retirement_is_for_operators_only(app: App, chain: CarbonChain
         {"Authorization": f"Bearer {auditor}"},
     )
     assert error["error"] == "forbidden"
+
+
+def _served_typed_data(app: App, contract: str, primary: str, message: dict[str, Any]) -> dict[str, Any]:
+    """What a wallet builds from ``GET /v1/wallets/contracts`` alone: the served domain and types."""
+    served = app.client.get("/v1/wallets/contracts").json()
+    return {
+        "types": served["eip712_types"][contract],
+        "primaryType": primary,
+        "domain": served["eip712_domains"][contract],
+        "message": message,
+    }
+
+
+def _onchain_domain(contract: Any) -> dict[str, Any]:
+    """The domain the contract itself signs with (ERC-5267 ``eip712Domain()``)."""
+    _fields, name, version, chain_id, verifying, _salt, _ext = contract.functions.eip712Domain().call()
+    return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": verifying}
+
+
+def test_a_retirement_signed_from_the_served_domain_and_types_is_accepted_by_the_contract(
+    app: App, chain: CarbonChain
+) -> None:
+    carbon = chain.platform.carbon
+    served = app.client.get("/v1/wallets/contracts").json()
+    assert served["eip712_domains"]["CarbonCredits"] == _onchain_domain(carbon)
+    assert set(served["eip712_types"]["CarbonCredits"]) == {"EIP712Domain", "Retirement"}
+    holder = Signer.dev(HOLDER).address
+    deadline = int(time.time()) + 3600
+    message = {
+        "holder": holder,
+        "tokenId": chain.token_id,
+        "tonnes": 3,
+        "beneficiary": Signer.dev(7).address,
+        "beneficiaryName": "Sekolah Dasar Taman",
+        "reason": "Offset from the served domain",
+        "periodStart": PERIOD[0],
+        "periodEnd": PERIOD[1],
+        "nonce": carbon.functions.nonces(holder).call(),
+        "deadline": deadline,
+    }
+    typed = _served_typed_data(app, "CarbonCredits", "Retirement", message)
+    signature = Signer.dev(HOLDER).sign_typed_data(typed).signature
+    before = balance(chain)
+    body = {
+        "holder": holder,
+        "token_id": chain.token_id,
+        "tonnes": 3,
+        "beneficiary": message["beneficiary"],
+        "beneficiary_name": message["beneficiaryName"],
+        "reason": message["reason"],
+        "period_start": PERIOD[0],
+        "period_end": PERIOD[1],
+        "deadline": deadline,
+        "signature": "0x" + bytes(signature).hex(),
+        "acknowledge_public_beneficiary": True,
+    }
+    relayed = app.client.post("/v1/carbon/retirements", json=body, headers=auth(app))
+    assert relayed.status_code == 201, relayed.text  # the contract's retireWithSig verified it
+    assert balance(chain) == before - 3
+
+
+def test_an_order_signed_from_the_served_domain_and_types_is_what_the_market_verifies(
+    app: App, chain: CarbonChain
+) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    from market.acceptance import OrderAcceptance
+    from market.orders import Side
+    from market.signed import SignedOrder
+
+    market = chain.platform.market
+    served = app.client.get("/v1/wallets/contracts").json()
+    assert served["eip712_domains"]["CarbonMarket"] == _onchain_domain(market)
+    trader = Signer.dev(5)
+    terms = (trader.address, 1, chain.token_id, 4, 125_000, int(time.time()) + 3600, 99, 0)
+    names = ["trader", "side", "tokenId", "amount", "price", "expiry", "salt", "nonce"]
+    typed = _served_typed_data(app, "CarbonMarket", "Order", dict(zip(names, terms, strict=True)))
+    signable = encode_typed_data(full_message=typed)
+    # The struct hash is the contract's hashOrder of the same terms: the served types are the contract's.
+    assert signable.body == market.functions.hashOrder(terms).call()
+    signature = bytes(trader.sign_typed_data(typed).signature)
+    assert Account.recover_message(signable, signature=signature) == trader.address
+    signed = SignedOrder(
+        trader=trader.address,
+        side=Side.SELL,
+        token_id=chain.token_id,
+        amount=4,
+        price=125_000,
+        expiry=terms[5],
+        salt=99,
+        nonce=0,
+        signature="0x" + signature.hex(),
+    )
+    acceptance = OrderAcceptance(
+        market,
+        chain.platform.msc,
+        chain.platform.carbon,
+        chain.deployment.chain_id,
+        lambda: int(time.time()),
+    )
+    acceptance.check_terms(signed)  # the platform's own verifier accepts the signature

@@ -83,3 +83,41 @@ def test_missingArtifact_orBrokenFile_is503(api: Harness) -> None:
     response = api.client.get("/v1/wallets/contracts")
     assert response.status_code == 503
     assert response.json()["error"] == "contracts_not_deployed"
+
+
+CREDITS = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"
+MARKET = "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9"
+
+
+def test_carbonCreditsAndMarket_domainsAndTypes_areServed(api: Harness) -> None:
+    _deploy(api.deployments_dir, MadiunStableCoin=MSC, CarbonCredits=CREDITS, CarbonMarket=MARKET)
+    body = api.client.get("/v1/wallets/contracts").json()
+    assert body["eip712_domains"]["CarbonCredits"] == {
+        "name": "MSC Carbon Credits",
+        "version": "1",
+        "chainId": 31337,
+        "verifyingContract": Web3.to_checksum_address(CREDITS),
+    }
+    assert body["eip712_domains"]["CarbonMarket"] == {
+        "name": "MSC Carbon Market",
+        "version": "1",
+        "chainId": 31337,
+        "verifyingContract": Web3.to_checksum_address(MARKET),
+    }
+    types = body["eip712_types"]
+    assert set(types["MadiunStableCoin"]) == {
+        "EIP712Domain",
+        "Permit",
+        "TransferWithAuthorization",
+        "ReceiveWithAuthorization",
+        "CancelAuthorization",
+    }
+    assert set(types["CarbonCredits"]) == {"EIP712Domain", "Retirement"}
+    order = ",".join(f"{f['type']} {f['name']}" for f in types["CarbonMarket"]["Order"])
+    # The contract's ORDER_TYPEHASH string, member for member.
+    assert order == (
+        "address trader,uint8 side,uint256 tokenId,uint64 amount,"
+        "uint256 price,uint64 expiry,uint256 salt,uint256 nonce"
+    )
+    domain_type = [f["name"] for f in types["CarbonCredits"]["EIP712Domain"]]
+    assert domain_type == ["name", "version", "chainId", "verifyingContract"]
