@@ -8,7 +8,10 @@ settle out of the book, so a counterparty is not matched against them. Checks, i
   ``MSC Carbon Market``/``1``, this chain, this market; struct hash = ``hashOrder``);
 * the order has not expired (unix seconds, as the contract compares with ``block.timestamp``), its nonce
   is the trader's current contract nonce, and it is not cancelled or already filled on-chain;
-* above the contract's size limit, the trader is allowlisted;
+* above the contract's size limit, the trader is allowlisted: for the order alone, and (the contract
+  counts each account's tonnes per UTC day, both sides) for what it traded on-chain today plus the
+  tonnes of its other open orders and pending fills plus this order, so splitting an order neither
+  evades the limit nor lets an order into the book that could only fail at settlement;
 * a buyer holds, and has approved to the market, MSC for this order plus everything it already has
   committed (its other resting buys and its fills awaiting settlement); a seller holds the credits for
   this order plus its commitments, and has approved the market as ERC-1155 operator.
@@ -70,6 +73,12 @@ class NotAllowlistedError(MSCError):
     status_code = 403
 
 
+class DailySizeLimitError(NotAllowlistedError):
+    """The trader is not allowlisted and the order would take its tonnes of the day above the limit."""
+
+    code = "market_daily_size_limit"
+
+
 class InsufficientFundsError(ConflictError):
     """The trader lacks the MSC (or its allowance) or the credits (or the operator approval) for the order."""
 
@@ -79,10 +88,13 @@ class InsufficientFundsError(ConflictError):
 @dataclass(frozen=True, slots=True)
 class Commitments:
     """What a trader already owes the market: MSC sen for resting buys and pending buy fills, tonnes
-    of the order's token for resting sells and pending sell fills."""
+    of the order's token for resting sells and pending sell fills, and ``open_tonnes``: the tonnes
+    of every token in all its resting orders and pending fills, both sides, which the daily size
+    limit counts (each may fill today)."""
 
     msc: int = 0
     tonnes: int = 0
+    open_tonnes: int = 0
 
 
 class OrderAcceptance:
@@ -153,11 +165,43 @@ class OrderAcceptance:
                 f"the order is signed by {signer}, not by its trader {trader}", signer=signer, trader=trader
             )
 
+    def _check_size(self, trader: str, amount: int, open_tonnes: int) -> None:
+        """The contract's size limit, per order and per account and UTC day (module docstring).
+
+        Raises:
+            NotAllowlistedError: the order alone is above the limit.
+            DailySizeLimitError: today's on-chain tonnes + open tonnes + ``amount`` exceed it.
+        """
+        market = self._market.functions
+        _fee, _recipient, size_limit = market.terms().call()
+        if market.isAllowlisted(trader).call():
+            return
+        if amount > size_limit:
+            raise NotAllowlistedError(
+                f"{trader} is not allowlisted to trade {amount} t: above {size_limit} t only "
+                "allowlisted (verified) accounts trade",
+                trader=trader,
+                amount=amount,
+                size_limit=size_limit,
+            )
+        traded = int(market.tradedToday(trader).call())
+        if traded + open_tonnes + amount > size_limit:
+            raise DailySizeLimitError(
+                f"{trader} is not allowlisted: {traded} t traded today + {open_tonnes} t in open orders "
+                f"and pending fills + {amount} t ordered exceeds the daily limit of {size_limit} t",
+                trader=trader,
+                traded=traded,
+                open=open_tonnes,
+                amount=amount,
+                size_limit=size_limit,
+            )
+
     def check_chain(self, order: SignedOrder, committed: Commitments) -> None:
         """The checks against the contract's state (see the module docstring).
 
         Raises:
-            OrderNonceStaleError, OrderCancelledOnChainError, NotAllowlistedError, InsufficientFundsError.
+            OrderNonceStaleError, OrderCancelledOnChainError, NotAllowlistedError (DailySizeLimitError),
+            InsufficientFundsError.
         """
         trader = Web3.to_checksum_address(order.trader)
         market = self._market.functions
@@ -174,15 +218,7 @@ class OrderAcceptance:
                 f"order {order.order_hash} is cancelled or already filled on the contract",
                 order_id=order.order_hash,
             )
-        _fee, _recipient, size_limit = market.terms().call()
-        if order.amount > size_limit and not market.isAllowlisted(trader).call():
-            raise NotAllowlistedError(
-                f"{trader} is not allowlisted to trade {order.amount} t: above {size_limit} t only "
-                "allowlisted (verified) accounts trade",
-                trader=trader,
-                amount=order.amount,
-                size_limit=size_limit,
-            )
+        self._check_size(trader, order.amount, committed.open_tonnes)
         if order.side is Side.BUY:
             needed = committed.msc + order.amount * order.price
             balance = self._msc.functions.balanceOf(trader).call()
