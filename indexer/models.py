@@ -228,9 +228,10 @@ class EscrowGuarantee(Base):
 class StakingLock(Base):
     """One LockStaking lock as of the stream's checkpoint, from Locked/RewardPaid/Withdrawn/ExitedEarly.
 
-    ``weight_bps`` is the weight the lock was made with: a ``kick`` (which zeroes it on chain)
-    emits only ``RewardPaid``, so the mirror cannot see it. ``penalty`` is non-zero only for
-    early exits; ``rewards_paid`` sums every reward paid for the lock (claims, kicks, closing).
+    ``weight_bps`` is the weight the lock was made with: a ``kick`` zeroes it on chain and emits
+    ``LockKicked`` (kept in the decoded events, not applied to this row); it pays nothing, and the
+    credit it records is paid, as a ``RewardPaid``, with the lock's claim or withdrawal. ``penalty``
+    is non-zero only for early exits; ``rewards_paid`` sums every reward paid for the lock.
     """
 
     __tablename__ = "staking_locks"
