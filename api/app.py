@@ -33,6 +33,7 @@ from api.webhooks.endpoints import router as webhooks_router
 from audit.explorer.endpoints import STATIC_DIR as EXPLORER_STATIC
 from audit.explorer.endpoints import STATIC_URL as EXPLORER_STATIC_URL
 from audit.explorer.endpoints import router as explorer_router
+from checkout.endpoints import routers as checkout_routers
 from chain.settings import ChainSettings
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from settlement.payments.service import PaymentService
@@ -124,6 +125,7 @@ def create_app(
         carbon_router,
         keys.router,
         explorer_router,
+        *checkout_routers,
         market_router,
     ):
         app.include_router(router)

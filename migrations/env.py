@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "settlement.webhooks.models",
     "audit.store.models",
     "market.models",
+    "settlement.requests.models",
 )
 
 for module in MODEL_MODULES:

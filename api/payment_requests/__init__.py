@@ -1,0 +1,1 @@
+"""``/v1/payment-requests``: merchants' payment requests paid through the hosted checkout."""

@@ -1,0 +1,49 @@
+"""Settings of the hosted checkout (``MSC_CHECKOUT_*``)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from common.settings import EnvSettings
+
+PI_SDK_URL = "https://sdk.minepi.com/pi-sdk.js"
+"""Pi's own SDK script, loaded by the checkout page in the Pi Browser."""
+
+
+class CheckoutSettings(EnvSettings):
+    """How the checkout pages run.
+
+    Attributes:
+        sdk_url: The Pi SDK script the page loads: Pi's (:data:`PI_SDK_URL`) in production, the
+            local peer's stand-in (``http://127.0.0.1:8765/sdk/pi-sdk.js``) in development and
+            tests. The page's Content-Security-Policy allows exactly this script's origin.
+        sandbox: ``Pi.init({sandbox})``: true while the Pi app is tested in Pi's sandbox.
+        public_url: The origin customers reach the checkout at (QR codes encode it); empty: the
+            origin of the request.
+        poll_ms: How often the page asks for a payment's progress.
+        cookie_secure: Cookies get ``Secure`` (set it wherever the checkout is served over https).
+    """
+
+    env_prefix = "MSC_CHECKOUT_"
+
+    sdk_url: str = PI_SDK_URL
+    sandbox: bool = False
+    public_url: str = ""
+    poll_ms: int = Field(default=1500, ge=200, le=60_000)
+    cookie_secure: bool = False
+
+    @field_validator("sdk_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("sdk_url must be an absolute http(s) URL")
+        return value
+
+    @property
+    def sdk_origin(self) -> str:
+        """``scheme://host[:port]`` of the SDK script: the one other origin the page may use."""
+        parts = urlsplit(self.sdk_url)
+        return f"{parts.scheme}://{parts.netloc}"

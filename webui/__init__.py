@@ -1,0 +1,1 @@
+"""What every page people use shares: languages (gettext catalogues), money formatting, rendering."""
