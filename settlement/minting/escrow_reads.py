@@ -20,6 +20,7 @@ from chain.errors import ChainError
 _SELECTOR = function_signature_to_4byte_selector("getPayment(bytes32)")
 _RECORD = "(address,uint96,address,uint40,uint40,uint8,uint96)"
 CHUNK = 250
+ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ def read_escrow_records(
         for answer in sorted(answers, key=lambda a: int(a["id"])):
             if "error" in answer:
                 raise ChainError(f"reading the escrow failed: {answer['error']}")
+            if answer["result"] in ("0x", None):  # no code at that block: nothing held there yet
+                records.append(EscrowRecord(ZERO, 0, ZERO, 0, 0))
+                continue
             merchant, amount, payer, release_after, _deadline, status, _covered = decode(
                 [_RECORD], bytes.fromhex(answer["result"][2:])
             )[0]

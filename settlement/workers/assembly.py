@@ -143,7 +143,7 @@ def _escrow(
         platform,
         sender,
         hold_seconds=settings.worker_escrow_hold_seconds,
-        confirmations=settings.mint_confirmations(chain.network),
+        confirmations=settings.mint_confirmations(int(platform.w3.eth.chain_id)),
         confirmation_wait_s=settings.worker_confirmation_wait_seconds,
     )
     return minter, EscrowReleaser(sessions, platform, sender)

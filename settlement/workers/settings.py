@@ -11,6 +11,8 @@ from settlement.workers.retry import RetryPolicy
 #: Depth a mint is booked at on any chain but the local development one (about 30 s on Polygon
 #: PoS, far deeper than its usual reorgs; an operator raises it where reorgs go deeper).
 PRODUCTION_MINT_CONFIRMATIONS = 12
+#: The chain id of the local anvil the project starts (no reorgs unless a test makes one).
+LOCAL_DEV_CHAIN_ID = 31337
 
 
 class WorkerSettings(EnvSettings):
@@ -50,8 +52,8 @@ class WorkerSettings(EnvSettings):
             before anything is sent (it is also what keeps ``valid_before`` inside int64).
         worker_mint_confirmations: Blocks a mint's and a deposit's block needs on top before the
             minter books the payments (a reorg shallower than this is redone, never booked).
-            Unset: 0 on the local development chain (``MSC_NETWORK=development``), else
-            :data:`PRODUCTION_MINT_CONFIRMATIONS`.
+            Unset: 0 on a local development chain (anvil's chain id 31337: the embedded default,
+            the demo, the tests), else :data:`PRODUCTION_MINT_CONFIRMATIONS`.
         worker_confirmation_wait_seconds: How long one mint run waits for that depth before it
             leaves the batch open for the next run (it holds the settlement key's lock meanwhile).
     """
@@ -79,11 +81,11 @@ class WorkerSettings(EnvSettings):
     worker_mint_confirmations: int | None = Field(default=None, ge=0, le=1_000)
     worker_confirmation_wait_seconds: float = Field(default=30.0, ge=0)
 
-    def mint_confirmations(self, network: str) -> int:
-        """The confirmation depth the minter books at on ``network`` (see the attribute)."""
+    def mint_confirmations(self, chain_id: int) -> int:
+        """The confirmation depth the minter books at on the chain ``chain_id`` (see the attribute)."""
         if self.worker_mint_confirmations is not None:
             return self.worker_mint_confirmations
-        return 0 if network == "development" else PRODUCTION_MINT_CONFIRMATIONS
+        return 0 if chain_id == LOCAL_DEV_CHAIN_ID else PRODUCTION_MINT_CONFIRMATIONS
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy of the tasks (the same for Celery and the in-process runner)."""
