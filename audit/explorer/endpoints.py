@@ -473,6 +473,10 @@ def search_page(request: Request, q: str = Query(default="", max_length=search.M
     return html_page(request, build)
 
 
+DOCUMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+"""The policy of a served document: nothing runs or loads, in a unique origin (stricter than the app's)."""
+
+
 @router.get("/documents/{cid}", summary="A carbon vintage's document by CID")
 def document(request: Request, cid: str = Path(max_length=200)) -> Response:
     """The bytes of a verification document or metadata file a confirmed vintage names, verified
@@ -493,7 +497,12 @@ def document(request: Request, cid: str = Path(max_length=200)) -> Response:
             f"this explorer keeps no document store; fetch ipfs://{cid} from an IPFS gateway", cid=cid
         )
     data = LocalDocumentStore(settings.documents_dir).get(cid)
-    headers = {"Content-Disposition": f'inline; filename="{cid}"', "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Content-Disposition": f'inline; filename="{cid}"',
+        "X-Content-Type-Options": "nosniff",
+        # Bytes someone else wrote: never a page with scripts, forms or this origin's rights.
+        "Content-Security-Policy": DOCUMENT_CSP,
+    }
     return Response(data, media_type=_media_type(data), headers=headers)
 
 

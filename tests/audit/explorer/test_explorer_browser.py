@@ -36,6 +36,7 @@ from web3 import Web3
 
 from api.app import create_app
 from api.settings import ApiSettings
+from audit.explorer.endpoints import DOCUMENT_CSP
 from audit.explorer.settings import ExplorerSettings
 from audit.store.models import RECONCILIATION_CHECKS, RECONCILIATION_RUNS
 from audit.store.repository import store_flags
@@ -863,5 +864,10 @@ def test_every_page_kind_renders_under_the_strict_csp(world: World, browser: Bro
         assert page.evaluate("window.__cspViolations") == []
     finally:
         context.close()
+    document = world.get(f"/explorer/documents/{world.documents_cid}")
+    assert document.status_code == 200
+    assert document.headers["content-security-policy"] == DOCUMENT_CSP  # stricter than the pages' policy
+    assert "sandbox" in DOCUMENT_CSP and "default-src 'none'" in DOCUMENT_CSP
+    assert document.headers["x-frame-options"] == "DENY"
     # A missing transaction answers 404, which the browser logs as a failed resource load; nothing else.
     assert [e for e in errors if "404" not in e] == []
