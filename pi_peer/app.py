@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from pi_peer.control_api import build_control_router
 from pi_peer.horizon_api import HorizonProblemError, build_horizon_router, horizon_exception_handler
 from pi_peer.platform_api import build_platform_router
+from pi_peer.sdk_route import build_sdk_router
 from pi_peer.state import PeerConfig, PeerState
 
 
@@ -17,5 +18,6 @@ def create_app(config: PeerConfig) -> tuple[FastAPI, PeerState]:
     app.add_exception_handler(HorizonProblemError, horizon_exception_handler())
     app.include_router(build_platform_router(state))
     app.include_router(build_control_router(state))
+    app.include_router(build_sdk_router(state))  # the Pi SDK stand-in for browsers (pi_peer/sdk_route.py)
     app.include_router(build_horizon_router(state))
     return app, state

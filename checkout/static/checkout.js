@@ -118,7 +118,10 @@
         window.Pi.createPayment({ amount: Number(d.amount), memo: d.memo, metadata: metadata }, {
           onReadyForServerApproval: function (paymentId) {
             post("/pay/api/approve", { pi_payment_id: paymentId, quote_id: d.quote, access_token: token })
-              .catch(function (error) { fail(error); });
+              .catch(function (error) {
+                // Closed in the wallet meanwhile: onCancel tells the customer, not this refusal.
+                if (error.code !== "pi_payment_cancelled") { fail(error); }
+              });
           },
           onReadyForServerCompletion: function (paymentId, txid) {
             say(d.msgCompleting, "busy");
