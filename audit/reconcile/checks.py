@@ -20,8 +20,10 @@ Every check reads the mirror (``indexer.models``) and/or the settlement books
   books' guarantee fund == the chain's.
 * ``settlement_account_balance_booked`` (per settlement address): the settlement account holds no
   unbooked MSC: ``balanceOf`` == what the books say it holds (open batches' final mints minus their
-  deposits, relayed redemptions not burned), give or take what is in flight (written-ahead mints,
-  pending intents and burns). Anything else is MSC nobody can account for; the minter leaves it alone.
+  deposits, relayed redemptions not burned, escrow refunds owed to customers), give or take what is
+  in flight (written-ahead mints, pending intents and burns, escrow payments back to it that the
+  mirror shows above the escrow books' cursor). Anything else is MSC nobody can account for; the
+  minter leaves it alone.
 * ``carbon_supply_balanced`` (per token id): issued on chain == held + retired + bridged in the mirror.
 * ``carbon_retired_matches_chain`` (per token id): retired on chain == the mirror's certificates.
 
@@ -251,6 +253,7 @@ def settlement_account_balance_booked(conn: Connection, chain: ChainView) -> lis
                 )
             )
         }
+        unbooked = _escrow_paid_back_unbooked(conn, chain)
         results: list[CheckResult] = []
         for account in accounts:
             books = settlement_account_books(session, account)
@@ -259,7 +262,7 @@ def settlement_account_balance_booked(conn: Connection, chain: ChainView) -> lis
                 for escrow_id, amount in books.open_holdings.items()
                 if escrow_id.lower() in deposited_ids
             )
-            low, high = books.bounds(deposited)
+            low, high = books.bounds(deposited, unbooked.get(account.lower(), 0))
             balance = chain.msc_balance(account)
             result = equal(
                 "settlement_account_balance_booked",
@@ -270,9 +273,51 @@ def settlement_account_balance_booked(conn: Connection, chain: ChainView) -> lis
                 minted_open=str(books.minted_open),
                 deposited_open=str(deposited),
                 redeemed_unburned=str(books.redeemed_unburned),
+                refunds_owed=str(books.refunds_owed),
             )
             results.append(dataclasses.replace(result, ok=low <= balance <= high))
         return results
+
+
+#: Escrow events that pay MSC back to a payment's payer, and the argument saying how much.
+PAID_BACK = {"Refunded": "amount", "DisputeResolved": "toPayer", "GuaranteeRefundPaid": "amount"}
+
+
+def _escrow_paid_back_unbooked(conn: Connection, chain: ChainView) -> dict[str, int]:
+    """Payer (lowercase) -> sen the escrow paid back to it in events the mirror holds up to the
+    block and the escrow books have not passed yet (their cursor's ``scanned_block``): in flight
+    for ``settlement_account_balance_booked`` until booked as ``customer_refunds_owed``."""
+    escrow = chain.escrow_address
+    scanned = conn.execute(
+        select(ESCROW_CURSORS.c.scanned_block).where(ESCROW_CURSORS.c.escrow == escrow)
+    ).scalar()
+    events = list(
+        conn.execute(
+            select(DECODED.c.event, DECODED.c.args).where(
+                DECODED.c.address == escrow,
+                DECODED.c.event.in_(PAID_BACK),
+                DECODED.c.block_number > (-1 if scanned is None else int(scanned)),
+                DECODED.c.block_number <= chain.block,
+            )
+        )
+    )
+    if not events:
+        return {}
+    ids = {str(args["paymentId"]).lower() for _, args in events}
+    payers = {
+        str(pid).lower(): str(payer).lower()
+        for pid, payer in conn.execute(
+            select(PAYMENTS.c.payment_id, PAYMENTS.c.payer).where(
+                PAYMENTS.c.escrow == escrow, PAYMENTS.c.payment_id.in_(sorted(ids))
+            )
+        )
+    }
+    totals: dict[str, int] = defaultdict(int)
+    for event, args in events:
+        payer = payers.get(str(args["paymentId"]).lower())
+        if payer is not None:
+            totals[payer] += int(str(args[PAID_BACK[str(event)]]))
+    return dict(totals)
 
 
 def _by_token(rows: Iterable[tuple[int, int]]) -> dict[int, int]:

@@ -7,7 +7,13 @@ The settlement key only ever holds MSC on its way somewhere, each part with a re
   the chain), plus a written-ahead mint whose fate is not known yet (in flight);
 * relayed to it by a redemption and not yet burned (when it is also the redeemer): intents
   ``relayed``, payouts whose burn is not written; a written-ahead burn or a ``pending`` intent is
-  in flight (it may or may not have moved the MSC).
+  in flight (it may or may not have moved the MSC);
+* paid back to it by the escrow as the payer of record of its deposits, and owed to customers:
+  merchants' refunds, the payer's share of a dispute, a dispute decided by default, the guarantee
+  fund's cover (``customer_refunds_owed``, booked by :mod:`settlement.escrowbooks`, attributed to
+  the depositor of the payment's mint batch, which is the payer the minter deposits with), until
+  the customer's Pi refund is issued and the MSC burned. Outcomes the mirror shows and the escrow
+  books have not reached yet (they book at a confirmation depth) are in flight, given by the caller.
 
 Anything else on the account is MSC nobody can account for: the minter never spends it, and the
 reconciliation check ``settlement_account_balance_booked`` fails until an operator explains it.
@@ -15,11 +21,14 @@ reconciliation check ``settlement_account_balance_booked`` fails until an operat
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from settlement.ledger import chart
+from settlement.ledger.models import Currency, JournalEntry, LedgerAccount, Posting
 from settlement.minting.models import EscrowHolding, MintBatch, MintBatchState
 from settlement.payouts.models import Payout
 from settlement.redemption.models import Redemption, RedemptionIntent, RedemptionIntentStatus
@@ -40,12 +49,16 @@ class SettlementBooks:
     """Relayed to it by redemptions and not burned (no burn written)."""
     redemptions_in_flight: int
     """Pending intents and written-ahead, unbooked burns: they may or may not have moved MSC."""
+    refunds_owed: int = 0
+    """Paid back to it by the escrow for its payments and owed to customers
+    (``customer_refunds_owed`` of those payments): not deposit money, never spent by the minter."""
 
-    def bounds(self, deposited_open: int) -> tuple[int, int]:
+    def bounds(self, deposited_open: int, refunds_unbooked: int = 0) -> tuple[int, int]:
         """The least and the most the account may hold, given the sen of the open batches'
-        holdings that the escrow holds."""
-        low = max(self.minted_open - deposited_open, 0) + self.redeemed_unburned
-        return low, low + self.mint_in_flight + self.redemptions_in_flight
+        holdings that the escrow holds and the sen the escrow paid back to it that the escrow
+        books have not booked yet."""
+        low = max(self.minted_open - deposited_open, 0) + self.redeemed_unburned + self.refunds_owed
+        return low, low + self.mint_in_flight + self.redemptions_in_flight + refunds_unbooked
 
 
 def _sum(session: Session, statement: object) -> int:
@@ -93,9 +106,56 @@ def settlement_account_books(session: Session, account: str) -> SettlementBooks:
         for status in (RedemptionIntentStatus.RELAYED, RedemptionIntentStatus.PENDING)
     }
     return SettlementBooks(
+        refunds_owed=customer_refunds_owed(session).get(account, 0),
         minted_open=minted,
         open_holdings=holdings,
         mint_in_flight=in_flight,
         redeemed_unburned=redeemed + intents[RedemptionIntentStatus.RELAYED],
         redemptions_in_flight=burning + intents[RedemptionIntentStatus.PENDING],
     )
+
+
+def customer_refunds_owed(session: Session) -> dict[str, int]:
+    """Settlement address -> sen of ``customer_refunds_owed`` it holds: the account's credit
+    balance per payment (the entries' reference), attributed to the depositor of the payment's
+    mint batch (the payer of record the escrow paid back). References that are not minted
+    payments are left out (no such entry is posted today)."""
+    per_payment = {
+        str(reference): -int(amount)
+        for reference, amount in session.execute(
+            select(JournalEntry.reference, func.sum(Posting.amount))
+            .join(Posting, Posting.entry_id == JournalEntry.id)
+            .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+            .where(
+                LedgerAccount.code == chart.CUSTOMER_REFUNDS_OWED.code,
+                LedgerAccount.currency == str(Currency.IDR),
+                JournalEntry.reference.is_not(None),
+            )
+            .group_by(JournalEntry.reference)
+        )
+        if int(amount)
+    }
+    owed: dict[str, int] = {}
+    for payment_id, depositor in _depositors(session, per_payment):
+        owed[depositor] = owed.get(depositor, 0) + per_payment[str(payment_id)]
+    return owed
+
+
+def _depositors(session: Session, references: dict[str, int]) -> list[tuple[object, str]]:
+    ids = []
+    for reference in references:
+        try:
+            ids.append(uuid.UUID(reference))
+        except ValueError:
+            continue
+    rows: list[tuple[object, str]] = []
+    for start in range(0, len(ids), 500):
+        rows.extend(
+            (payment_id, str(depositor))
+            for payment_id, depositor in session.execute(
+                select(EscrowHolding.payment_id, MintBatch.depositor)
+                .join(MintBatch, MintBatch.id == EscrowHolding.batch_id)
+                .where(EscrowHolding.payment_id.in_(ids[start : start + 500]))
+            )
+        )
+    return rows
