@@ -8,7 +8,10 @@ One run:
 2. **Claim** up to ``max_batch`` ``pending_stellar`` payments (``FOR UPDATE SKIP LOCKED`` on
    PostgreSQL, so concurrent minters never take the same payment; the holding's primary key on
    the payment id is the database's last word) and commit the batch record before anything is
-   sent: the write-ahead record.
+   sent: the write-ahead record. A payment whose merchant has no address, or one the escrow would
+   refuse (the zero address, the MSC token, the escrow itself: ``EscrowPartyUnpayable``), goes to
+   ``error`` with the reason instead, so one bad merchant never makes a batch revert; a batch
+   claimed before such a refusal drops the holding (never deposited) the same way on recovery.
 3. **Drive** it under the sender lock: mint only what the depositor's idle MSC does not already
    cover (so MSC minted before a crash is reused, never minted twice), ``depositBatch`` the
    payments not yet in escrow in chunks that fit a block, then move the payments to
@@ -37,6 +40,7 @@ from web3 import Web3
 from chain.errors import ChainError
 from chain.platform import Platform
 from chain.sender import TransactionSender
+from common.errors import ValidationError
 from settlement.ledger.flows import record_msc_minted_to_escrow
 from settlement.ledger.sql import insert_or_ignore, utcnow
 from settlement.minting.chainlock import SenderLock
@@ -79,7 +83,8 @@ class MintReport:
     found_in_escrow: int = 0
     """Of those, payments already held on-chain (deposited before a crash), not deposited again."""
     failed: int = 0
-    """Payments moved to ``error`` (no merchant address, or a different escrow record on-chain)."""
+    """Payments moved to ``error`` (no merchant address, an address the escrow refuses to pay, or a
+    different escrow record on-chain)."""
     minted: int = 0
     """Sen minted by this run."""
     claimed_batch: uuid.UUID | None = None
@@ -135,6 +140,9 @@ class EscrowMinter:
         self.sender = sender
         self.merchant_addresses = merchant_addresses
         self.payer = Web3.to_checksum_address(payer or sender.address)
+        refusal = _unpayable_reason(self.payer, platform)
+        if refusal is not None:  # every deposit would revert: refuse to start rather than stall
+            raise ValidationError(f"the escrow cannot pay the payer {self.payer} back: it {refusal}")
         self.hold_seconds = hold_seconds
         self.deposit_chunk = deposit_chunk or _chunk_for_block(platform.w3)
         self.observer = observer
@@ -192,13 +200,17 @@ class EscrowMinter:
             payable = []
             for payment in candidates:
                 address = addresses.get(payment.merchant_id)
-                if address is None:
-                    self._fail(
-                        session, payment, f"merchant {payment.merchant_id} has no EVM address to mint to"
-                    )
+                refusal = (
+                    f"merchant {payment.merchant_id} has no EVM address to mint to"
+                    if address is None
+                    else self._unpayable(payment.merchant_id, address)
+                )
+                if refusal is not None:
+                    self._fail(session, payment, refusal)
                     report.failed += 1
                 else:
-                    payable.append((payment, address))
+                    assert address is not None
+                    payable.append((payment, Web3.to_checksum_address(address)))
             if not payable:
                 return None
             now = self.clock()
@@ -280,6 +292,17 @@ class EscrowMinter:
         while True:
             chain = self._read(holdings)
             missing = [h for h in holdings if chain[h.payment_id].status == ESCROW_STATUS_NONE]
+            unpayable = {
+                h.payment_id: reason
+                for h in missing
+                if (reason := self._unpayable(h.merchant_id, h.merchant_address)) is not None
+            }
+            if unpayable:
+                # Claimed before the refusal existed (or the rules changed): never deposited, so
+                # it leaves the batch for ``error`` rather than make every depositBatch revert.
+                self._drop(batch_id, unpayable, report)
+                holdings = [h for h in holdings if h.payment_id not in unpayable]
+                missing = [h for h in missing if h.payment_id not in unpayable]
             if found is None:
                 found = len(holdings) - len(missing)
             if missing:
@@ -297,6 +320,28 @@ class EscrowMinter:
         self._notify("deposited", batch_id)
         self._book(batch_id, holdings, confirmed, report)
         report.found_in_escrow += found
+
+    def _unpayable(self, merchant_id: str, address: str) -> str | None:
+        """Why the escrow would refuse ``address`` as a deposit's merchant, or None if it would not."""
+        reason = _unpayable_reason(address, self.platform)
+        return None if reason is None else f"merchant {merchant_id}'s address {address} {reason}"
+
+    def _drop(self, batch_id: uuid.UUID, reasons: dict[uuid.UUID, str], report: MintReport) -> None:
+        """Takes never-deposited holdings out of an open batch and moves their payments to ``error``."""
+        with self.sessions.begin() as session:
+            batch = session.get(MintBatch, batch_id)
+            assert batch is not None
+            for payment_id, reason in reasons.items():
+                holding = session.get(EscrowHolding, payment_id)
+                payment = session.get(Payment, payment_id)
+                if holding is None or payment is None or holding.batch_id != batch_id:
+                    continue
+                batch.total_amount -= holding.amount
+                session.delete(holding)
+                if payment.status == PaymentStatus.PENDING_STELLAR:
+                    self._fail(session, payment, reason)
+                    report.failed += 1
+            batch.updated_at = self.clock()
 
     def _deposit(self, batch_id: uuid.UUID, missing: Sequence[EscrowHolding], report: MintReport) -> None:
         """``depositBatch`` of the payments the chain does not hold, in chunks that fit a block.
@@ -522,6 +567,22 @@ class EscrowMinter:
     def _notify(self, step: Step, batch_id: uuid.UUID) -> None:
         if self.observer is not None:
             self.observer(step, batch_id)
+
+
+def _unpayable_reason(address: str, platform: Platform) -> str | None:
+    """Why ``MerchantEscrow`` refuses ``address`` as a deposit's merchant or payer
+    (``EscrowZeroAddress``, ``EscrowPartyUnpayable``), or None: checked before a payment is batched,
+    so one bad address never makes a whole ``depositBatch`` revert."""
+    if not Web3.is_address(address):
+        return "is not an EVM address"
+    checksum = Web3.to_checksum_address(address)
+    if int(checksum, 16) == 0:
+        return "is the zero address"
+    if checksum == Web3.to_checksum_address(platform.msc.address):
+        return "is the MSC token, which the escrow cannot pay"
+    if checksum == Web3.to_checksum_address(platform.escrow.address):
+        return "is the escrow itself, which cannot pay itself"
+    return None
 
 
 def _chunk_for_block(w3: Web3) -> int:

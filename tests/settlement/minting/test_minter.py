@@ -6,14 +6,17 @@ from __future__ import annotations
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import select
 from web3 import Web3
 
 from audit.reconcile.chainview import ChainView
 from audit.reconcile.checks import default_checks, settlement_account_balance_booked
+from common.errors import ValidationError
 from settlement.ledger import chart
 from settlement.ledger.models import JournalEntry
 from settlement.ledger.service import balance_of
+from settlement.ledger.sql import utcnow
 from settlement.minting.escrow_reads import read_escrow_records
 from settlement.minting.ids import escrow_payment_id, payment_id_from_escrow_id
 from settlement.minting.minter import EscrowMinter, MintReport
@@ -188,6 +191,99 @@ def test_a_payment_of_a_merchant_without_an_address_goes_to_error_and_nothing_is
         assert payment is not None and "has no EVM address" in (payment.error_reason or "")
     assert chain.escrow_record(unknown[0])[5] == 0  # never deposited
     assert chain.supply() == sum(a for _, a in amounts(db.sessions, known).values())
+
+
+def _unpayable_merchants(chain: Chain) -> dict[str, str]:
+    """Merchants whose addresses MerchantEscrow refuses: the token, the escrow, the zero address."""
+    return {
+        "m-token-" + uuid.uuid4().hex[:6]: chain.platform.msc.address,
+        "m-escrow-" + uuid.uuid4().hex[:6]: chain.platform.escrow.address.lower(),
+        "m-zero-" + uuid.uuid4().hex[:6]: "0x" + "00" * 20,
+    }
+
+
+def test_payments_of_merchants_the_escrow_cannot_pay_go_to_error_and_the_batch_is_minted(
+    db: Db, chain: Chain
+) -> None:
+    merchants = merchant_map(2)
+    bad = _unpayable_merchants(chain)
+    good_ids = make_pending(db.sessions, list(merchants), 4)
+    bad_ids = make_pending(db.sessions, list(bad), 3)
+
+    report = minter(db, chain, {**merchants, **bad}).run_once()
+
+    assert (report.claimed, report.completed, report.failed) == (4, 4, 3)
+    assert statuses(db.sessions, good_ids) == {"completed": 4}
+    assert statuses(db.sessions, bad_ids) == {"error": 3}
+    expected = {
+        "m-token-": "is the MSC token",
+        "m-escrow-": "is the escrow itself",
+        "m-zero-": "zero address",
+    }
+    with db.sessions() as session:
+        for payment_id in bad_ids:
+            payment = session.get(Payment, payment_id)
+            assert payment is not None and payment.error_reason is not None
+            phrase = next(v for k, v in expected.items() if payment.merchant_id.startswith(k))
+            assert phrase in payment.error_reason, payment.error_reason
+    total = sum(a for _, a in amounts(db.sessions, good_ids).values())
+    assert chain.escrowed() == chain.supply() == report.minted == total
+    assert all(chain.escrow_record(p)[5] == 0 for p in bad_ids)
+
+
+def test_an_open_batch_holding_an_unpayable_merchant_drops_it_and_completes(db: Db, chain: Chain) -> None:
+    """A batch claimed before the refusal (here written directly) would make every depositBatch
+    revert: recovery moves that payment to error and deposits the rest."""
+    merchants = merchant_map(1)
+    bad = {"m-token-" + uuid.uuid4().hex[:6]: chain.platform.msc.address}
+    good_ids = make_pending(db.sessions, list(merchants), 2)
+    bad_ids = make_pending(db.sessions, list(bad), 1)
+    every = {**merchants, **bad}
+    info = amounts(db.sessions, good_ids + bad_ids)
+    now = utcnow()
+    batch_id = uuid.uuid4()
+    with db.sessions.begin() as session:
+        session.add(
+            MintBatch(
+                id=batch_id,
+                state="recorded",
+                depositor=chain.depositor.address,
+                total_amount=sum(a for _, a in info.values()),
+                minted_amount=0,
+                deposit_tx_hashes=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        for payment_id, (merchant_id, amount) in info.items():
+            session.add(
+                EscrowHolding(
+                    payment_id=payment_id,
+                    batch_id=batch_id,
+                    escrow_id="0x" + escrow_payment_id(payment_id).hex(),
+                    merchant_id=merchant_id,
+                    merchant_address=every[merchant_id],
+                    amount=amount,
+                )
+            )
+
+    report = minter(db, chain, every).run_once()
+
+    assert report.batches == [batch_id] and (report.completed, report.failed) == (2, 1)
+    assert statuses(db.sessions, good_ids) == {"completed": 2}
+    assert statuses(db.sessions, bad_ids) == {"error": 1}
+    good_total = sum(info[p][1] for p in good_ids)
+    assert chain.escrowed() == chain.supply() == report.minted == good_total
+    with db.sessions() as session:
+        batch = session.get(MintBatch, batch_id)
+        assert batch is not None and (batch.state, batch.total_amount) == ("completed", good_total)
+        assert session.get(EscrowHolding, bad_ids[0]) is None
+
+
+def test_a_payer_the_escrow_cannot_pay_back_is_refused_at_construction(db: Db, chain: Chain) -> None:
+    with pytest.raises(ValidationError, match="cannot pay the payer"):
+        minter(db, chain, {}, payer=chain.platform.msc.address)
 
 
 def test_two_minters_at_once_on_postgresql_never_take_the_same_payment(pg_db: Db, chain: Chain) -> None:
