@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -34,7 +34,7 @@ from checkout.messages import customer_message
 from checkout.schemas import ApproveRequest, CompleteRequest, PaymentProgress, PiPaymentRequest, QuoteRenewal
 from checkout.service import Checkout, CheckoutPi, QuoteView, Receipt
 from checkout.settings import CheckoutSettings
-from common.errors import MSCError, ValidationError
+from common.errors import MSCError
 from common.sql.helpers import utcnow
 from settlement.payments.service import PaymentService
 from webui.i18n import (
@@ -213,8 +213,25 @@ def _origin(request: Request, settings: CheckoutSettings) -> str:
     return settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
 
 
-def _image(data: bytes, media_type: str) -> Response:
-    return Response(data, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+QrFormat = Literal["svg", "png"]
+QR_DRAWERS: dict[str, tuple[Callable[[str], bytes], str]] = {
+    "svg": (qr.svg, "image/svg+xml"),
+    "png": (qr.png, "image/png"),
+}
+
+
+def _qr(
+    request: Request, settings: CheckoutSettings, fmt: QrFormat, path: str, exists: Callable[[], object]
+) -> Response:
+    """The QR code of ``path`` on the checkout's public origin, if ``exists()`` finds its object."""
+
+    def build() -> Response:
+        exists()
+        draw, media_type = QR_DRAWERS[fmt]
+        data = draw(f"{_origin(request, settings)}{path}")
+        return Response(data, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    return _page(request, settings, build)
 
 
 # ------------------------------------------------------------------------------ static files
@@ -329,34 +346,12 @@ def _progress(receipt: Receipt, language: str) -> PaymentProgress:
 # ------------------------------------------------------------------------------ request links
 
 
-@router.get("/r/{request_id}/qr.svg")
-def request_qr_svg(
-    request_id: uuid.UUID, request: Request, settings: Settings, checkout: Service
+@router.get("/r/{request_id}/qr.{fmt}")
+def request_qr(
+    request_id: uuid.UUID, fmt: QrFormat, request: Request, settings: Settings, checkout: Service
 ) -> Response:
-    """The payment request's checkout link as an SVG QR code."""
-    return _page(
-        request,
-        settings,
-        lambda: (
-            checkout.request(request_id),
-            _image(qr.svg(f"{_origin(request, settings)}/pay/r/{request_id}"), "image/svg+xml"),
-        )[1],
-    )
-
-
-@router.get("/r/{request_id}/qr.png")
-def request_qr_png(
-    request_id: uuid.UUID, request: Request, settings: Settings, checkout: Service
-) -> Response:
-    """The payment request's checkout link as a PNG QR code."""
-    return _page(
-        request,
-        settings,
-        lambda: (
-            checkout.request(request_id),
-            _image(qr.png(f"{_origin(request, settings)}/pay/r/{request_id}"), "image/png"),
-        )[1],
-    )
+    """The payment request's checkout link as a QR code (``svg`` or ``png``)."""
+    return _qr(request, settings, fmt, f"/pay/r/{request_id}", lambda: checkout.request(request_id))
 
 
 @router.get("/r/{request_id}", response_class=HTMLResponse)
@@ -445,47 +440,18 @@ def receipt_page(payment_id: uuid.UUID, request: Request, settings: Settings, ch
 @router.get("/receipt/{payment_id}/qr.svg")
 def receipt_qr(payment_id: uuid.UUID, request: Request, settings: Settings, checkout: Service) -> Response:
     """The receipt's own address as a QR code (printed on the receipt)."""
-    return _page(
-        request,
-        settings,
-        lambda: (
-            checkout.receipt(payment_id),
-            _image(qr.svg(f"{_origin(request, settings)}/pay/receipt/{payment_id}"), "image/svg+xml"),
-        )[1],
-    )
+    return _qr(request, settings, "svg", f"/pay/receipt/{payment_id}", lambda: checkout.receipt(payment_id))
 
 
 # ------------------------------------------------------------------------------ merchant links
 
 
-@router.get("/{merchant_id}/qr.svg")
-def merchant_qr_svg(
-    merchant_id: uuid.UUID, request: Request, settings: Settings, checkout: Service
+@router.get("/{merchant_id}/qr.{fmt}")
+def merchant_qr(
+    merchant_id: uuid.UUID, fmt: QrFormat, request: Request, settings: Settings, checkout: Service
 ) -> Response:
-    """The merchant's static checkout link as an SVG QR code (for the stall's card)."""
-    return _page(
-        request,
-        settings,
-        lambda: (
-            checkout.merchant(merchant_id),
-            _image(qr.svg(f"{_origin(request, settings)}/pay/{merchant_id}"), "image/svg+xml"),
-        )[1],
-    )
-
-
-@router.get("/{merchant_id}/qr.png")
-def merchant_qr_png(
-    merchant_id: uuid.UUID, request: Request, settings: Settings, checkout: Service
-) -> Response:
-    """The merchant's static checkout link as a PNG QR code."""
-    return _page(
-        request,
-        settings,
-        lambda: (
-            checkout.merchant(merchant_id),
-            _image(qr.png(f"{_origin(request, settings)}/pay/{merchant_id}"), "image/png"),
-        )[1],
-    )
+    """The merchant's static checkout link as a QR code (``svg`` or ``png``), for the stall's card."""
+    return _qr(request, settings, fmt, f"/pay/{merchant_id}", lambda: checkout.merchant(merchant_id))
 
 
 @router.get("/{merchant_id}", response_class=HTMLResponse)
@@ -540,4 +506,4 @@ async def merchant_quote(
 routers = (payment_requests_router, router)
 """Everything the checkout adds to the API app: the merchants' payment-request API and the pages."""
 
-__all__ = ["ValidationError", "router", "routers"]
+__all__ = ["router", "routers"]

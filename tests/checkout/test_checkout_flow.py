@@ -1,0 +1,288 @@
+"""The checkout's calls through HTTP against a local Pi peer (SQLite and PostgreSQL), as the page
+makes them from the Pi SDK's callbacks: the server trusts only Pi's answers (``GET /v2/me`` for
+the Pioneer, ``GET /v2/payments/{id}`` for the payment), refuses every mismatch with the
+customer's sentence and a code, records nothing then, and cancels on Pi only payments bound to it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from stellar_sdk import Keypair
+
+from checkout.service import Checkout, CheckoutPi
+from checkout.settings import CheckoutSettings
+from common.sql.helpers import utcnow
+from pi_peer.server import PeerServer
+from settlement.flow.pi_flow import PiPaymentFlow
+from settlement.payments.models import Payment
+from settlement.pi.horizon import PI_TESTNET_PASSPHRASE, PiHorizon
+from settlement.pi.platform_client import PiPlatformClient
+from settlement.quotes.models import Quote
+from settlement.requests import service as requests_service
+from settlement.requests.models import HostedQuote
+from tests.api.support import Harness, MakeApi, new_merchant
+from tests.support.pi_peer import API_KEY, app_keypair, peer
+
+__all__ = ["app_keypair", "peer"]
+
+
+@dataclass
+class Queue:
+    """Records what the checkout queues (the worker side is tested in the browser tests)."""
+
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def enqueue(self, name: str, *args: str) -> bool:
+        self.calls.append((name, args))
+        return True
+
+
+@dataclass
+class Shop:
+    """The app with its checkout on the peer, and the peer as the Pioneer's SDK sees it."""
+
+    api: Harness
+    peer: PeerServer
+    queue: Queue
+    sdk: httpx.Client
+    csrf: str
+
+    def sign_in(self, uid: str | None = None) -> tuple[str, str]:
+        """``Pi.authenticate``: a (new) Pioneer's access token and uid."""
+        body = self.sdk.post("/_peer/sdk/authenticate", content=_json({"uid": uid})).json()
+        return body["access_token"], body["user"]["uid"]
+
+    def create_payment(self, token: str, amount: Decimal, metadata: dict[str, str]) -> dict[str, Any]:
+        """``Pi.createPayment``."""
+        created = self.sdk.post(
+            "/_peer/sdk/payments",
+            content=_json(
+                {"access_token": token, "amount": str(amount), "memo": "test", "metadata": metadata}
+            ),
+        )
+        assert created.status_code == 200, created.text
+        return dict(created.json())
+
+    def call(self, path: str, body: dict[str, Any], csrf: str | None = "") -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf if csrf == "" else (csrf or "")}
+        return self.api.client.post(path, json=body, headers=headers)
+
+    def quote(self, merchant: uuid.UUID, amount: str = "12.000", request: uuid.UUID | None = None) -> Quote:
+        if request is not None:
+            page = self.api.client.post(f"/pay/r/{request}", data={"csrf": self.csrf}, follow_redirects=False)
+        else:
+            page = self.api.client.post(
+                f"/pay/{merchant}", data={"csrf": self.csrf, "amount": amount}, follow_redirects=False
+            )
+        assert page.status_code == 303, page.text
+        quote_id = uuid.UUID(page.headers["location"].rsplit("/", 1)[1])
+        with self.api.db.sessions() as session:
+            quote = session.get(Quote, quote_id)
+            assert quote is not None
+            return quote
+
+    def pi_payment(self, identifier: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.peer.platform_url}/payments/{identifier}", headers={"Authorization": f"Key {API_KEY}"}
+        )
+        return dict(response.json())
+
+    def counts(self) -> tuple[int, int]:
+        with self.api.db.sessions() as session:
+            payments = session.scalar(select(func.count()).select_from(Payment)) or 0
+            hosted = session.scalar(select(func.count()).select_from(HostedQuote)) or 0
+        return payments, hosted
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    """A ``text/plain`` JSON body, as the SDK stand-in sends it."""
+    return json.dumps(body).encode()
+
+
+def _pi_amount(quote: Quote) -> Decimal:
+    return Decimal(quote.sell_amount).scaleb(-7)
+
+
+def _metadata(quote: Quote, merchant: uuid.UUID, request: uuid.UUID | None = None) -> dict[str, str]:
+    metadata = {"merchant": str(merchant), "quote": str(quote.id)}
+    if request is not None:
+        metadata["request"] = str(request)
+    return metadata
+
+
+@pytest.fixture
+def shop(make_api: MakeApi, peer: PeerServer, app_keypair: Keypair) -> Iterator[Shop]:
+    api = make_api()
+    state = api.client.app.state  # type: ignore[attr-defined]
+    platform = PiPlatformClient(API_KEY, peer.platform_url, max_retries=0)
+    flow = PiPaymentFlow(
+        state.sessions,
+        state.payments,
+        platform,
+        PiHorizon(peer.url, PI_TESTNET_PASSPHRASE),
+        app_keypair.public_key,
+    )
+    queue = Queue()
+    state.checkout = Checkout(
+        state.sessions, state.quotes, state.payments, CheckoutPi(platform, peer.platform_url, flow), queue
+    )
+    state.checkout_settings = CheckoutSettings.from_env({}, sdk_url=peer.url + "sdk/pi-sdk.js")
+    merchant, _key = new_merchant(api.db)
+    page = api.client.get(f"/pay/{merchant}")
+    assert page.status_code == 200
+    with httpx.Client(base_url=peer.url) as sdk:
+        yield Shop(api, peer, queue, sdk, api.client.cookies["msc_csrf"])
+    platform.close()
+
+
+def test_pages_allow_exactly_the_sdk_origin_and_forms_need_the_csrf_token(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    page = shop.api.client.get(f"/pay/{merchant}")
+    origin = shop.peer.url.rstrip("/")
+    policy = page.headers["content-security-policy"]
+    assert f"script-src 'self' {origin};" in policy and f"connect-src 'self' {origin};" in policy
+    assert "unsafe-inline" not in policy
+    assert "Bayar dengan Pi" in page.text and "Kelurahan Taman" in page.text
+    english = shop.api.client.get(f"/pay/{merchant}?lang=en")
+    assert "Pay with Pi" in english.text and english.cookies.get("msc_lang") == "en"
+    before = shop.counts()
+    forged = shop.api.client.post(f"/pay/{merchant}", data={"csrf": "x" * 43, "amount": "12.000"})
+    assert forged.status_code == 403
+    bad_amount = shop.api.client.post(f"/pay/{merchant}", data={"csrf": shop.csrf, "amount": "12,5"})
+    assert bad_amount.status_code == 422 and 'id="error"' in bad_amount.text
+    assert shop.counts() == before
+
+
+def test_approval_refuses_every_mismatch_and_records_nothing(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    quote = shop.quote(merchant)
+    other = shop.quote(merchant, "13.000")
+    token, _uid = shop.sign_in()
+    before = shop.counts()
+
+    def approve(pi_id: str, quote_id: uuid.UUID, access_token: str = token, **kw: Any) -> httpx.Response:
+        body = {"pi_payment_id": pi_id, "quote_id": str(quote_id), "access_token": access_token}
+        return shop.call("/pay/api/approve", body, **kw)
+
+    tampered = shop.create_payment(token, Decimal("0.0000001"), _metadata(quote, merchant))
+    refused = approve(tampered["identifier"], quote.id)
+    assert (refused.status_code, refused.json()["error"]) == (422, "pi_payment_mismatch")
+    assert "tidak sesuai" in refused.json()["message"]
+    assert shop.pi_payment(tampered["identifier"])["status"]["cancelled"] is True  # ours: unblocked
+    wrong_quote = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+    refused = approve(wrong_quote["identifier"], other.id)
+    assert (refused.status_code, refused.json()["error"]) == (422, "pi_payment_not_bound")
+    assert shop.pi_payment(wrong_quote["identifier"])["status"]["cancelled"] is False  # not ours to cancel
+    stranger, _ = shop.sign_in()
+    refused = approve(wrong_quote["identifier"], quote.id, stranger)
+    assert (refused.status_code, refused.json()["error"]) == (422, "pi_payment_not_bound")
+    refused = approve(wrong_quote["identifier"], quote.id, "forged-token")
+    assert (refused.status_code, refused.json()["error"]) == (401, "pi_sign_in_refused")
+    refused = approve(wrong_quote["identifier"], quote.id, csrf=None)
+    assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
+    assert shop.counts() == before
+    # The honest call goes through: recorded and approved on Pi.
+    approved = approve(wrong_quote["identifier"], quote.id)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "pending_user_transfer_start"
+    assert shop.pi_payment(wrong_quote["identifier"])["status"]["developer_approved"] is True
+    assert approve(wrong_quote["identifier"], quote.id).json()["status"] == "pending_user_transfer_start"
+    assert shop.counts()[0] == before[0] + 1
+
+
+def test_an_expired_quote_is_refused_and_its_pi_payment_cancelled(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    quote = shop.quote(merchant)
+    token, _ = shop.sign_in()
+    made = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+    with shop.api.db.sessions.begin() as session:
+        session.execute(
+            update(Quote).where(Quote.id == quote.id).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    before = shop.counts()
+    refused = shop.call(
+        "/pay/api/approve",
+        {"pi_payment_id": made["identifier"], "quote_id": str(quote.id), "access_token": token},
+    )
+    assert (refused.status_code, refused.json()["error"]) == (409, "quote_expired")
+    assert shop.pi_payment(made["identifier"])["status"]["cancelled"] is True
+    assert shop.counts() == before
+    renewed = shop.call("/pay/api/renew", {"quote_id": str(quote.id)})
+    assert renewed.status_code == 200 and renewed.json()["quote_id"] != str(quote.id)
+
+
+def test_a_one_use_request_is_approved_for_one_customer_only(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    with shop.api.db.sessions.begin() as session:
+        request = requests_service.create(
+            session,
+            merchant_id=merchant,
+            amount=2_500_000,
+            reference="Pesanan #9",
+            reusable=False,
+            expires_at=None,
+        )
+    first_quote = shop.quote(merchant, request=request.id)
+    second_quote = shop.quote(merchant, request=request.id)
+    first_token, _ = shop.sign_in()
+    second_token, _ = shop.sign_in()
+    first = shop.create_payment(
+        first_token, _pi_amount(first_quote), _metadata(first_quote, merchant, request.id)
+    )
+    second = shop.create_payment(
+        second_token, _pi_amount(second_quote), _metadata(second_quote, merchant, request.id)
+    )
+    ok = shop.call(
+        "/pay/api/approve",
+        {"pi_payment_id": first["identifier"], "quote_id": str(first_quote.id), "access_token": first_token},
+    )
+    assert ok.status_code == 200, ok.text
+    before = shop.counts()
+    refused = shop.call(
+        "/pay/api/approve",
+        {
+            "pi_payment_id": second["identifier"],
+            "quote_id": str(second_quote.id),
+            "access_token": second_token,
+        },
+    )
+    assert (refused.status_code, refused.json()["error"]) == (409, "payment_request_in_progress")
+    assert shop.pi_payment(second["identifier"])["status"]["cancelled"] is True
+    assert shop.counts() == before
+    page = shop.api.client.get(f"/pay/r/{request.id}")
+    assert "sudah dibayar" in page.text and 'id="continue"' not in page.text
+
+
+def test_completion_records_only_the_transaction_pi_links(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    quote = shop.quote(merchant)
+    token, _ = shop.sign_in()
+    made = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+    pi_id = made["identifier"]
+    approved = shop.call(
+        "/pay/api/approve", {"pi_payment_id": pi_id, "quote_id": str(quote.id), "access_token": token}
+    )
+    assert approved.status_code == 200
+    bogus = "ab" * 32
+    refused = shop.call("/pay/api/complete", {"pi_payment_id": pi_id, "txid": bogus, "access_token": token})
+    assert (refused.status_code, refused.json()["error"]) == (409, "pi_transaction_not_linked")
+    paid = shop.sdk.post(f"/_peer/sdk/payments/{pi_id}/pay", content=_json({"access_token": token}))
+    txid = paid.json()["txid"]
+    stranger, _ = shop.sign_in()
+    refused = shop.call("/pay/api/complete", {"pi_payment_id": pi_id, "txid": txid, "access_token": stranger})
+    assert (refused.status_code, refused.json()["error"]) == (404, "checkout_payment_not_found")
+    done = shop.call("/pay/api/complete", {"pi_payment_id": pi_id, "txid": txid, "access_token": token})
+    assert done.status_code == 200 and done.json()["status"] == "pending_anchor"
+    assert shop.queue.calls == [("payments.verify_and_complete", (done.json()["payment_id"],))]
+    progress = shop.api.client.get(f"/pay/api/payments/{done.json()['payment_id']}").json()
+    assert progress["paid"] is False and progress["failed"] is False
