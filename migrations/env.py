@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "settlement.redemption.models",
     "settlement.flow.models",
     "api.models",
+    "api.carbon.models",
     "carbon.registry.models",
     "settlement.webhooks.models",
     "audit.store.models",

@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, require_role
+from api.carbon import relays
+from api.carbon.models import CarbonRelayKind
 from api.carbon.schemas import (
     PUBLIC_DATA_WARNING,
     CertificateRead,
@@ -106,8 +108,11 @@ def get_nonce(holder: Annotated[EvmAddress, Path()], carbon: Carbon) -> NonceRea
         "malformed, expired or foreign signature, or more tonnes than the holder has, answers 422 "
         "`contract_reverted` with `details.error_name` the contract's custom error "
         "(`CarbonInvalidSignature`, `CarbonSignatureExpired`, `ERC1155InsufficientBalance`, ...) "
-        "and nothing is sent. Idempotent with `Idempotency-Key`; without one, a replay is refused by "
-        "the contract (the signature's nonce is used)."
+        "and nothing is sent. A `period_end` after the chain's latest block time answers 422 "
+        "`validation_error` on `period_end` (the contract's `CarbonInvalidPeriod`) and nothing is sent.\n\n"
+        "Idempotent with `Idempotency-Key`: the signed transaction is recorded before it is broadcast, so "
+        "a retry of the key after any failure answers the same certificate (it never retires twice); "
+        "without a key, a replay is refused by the contract (the signature's nonce is used)."
     ),
 )
 def relay_retirement(
@@ -131,18 +136,7 @@ def relay_retirement(
         signature=bytes.fromhex(data.signature[2:]),
     )
 
-    def effect(session: Session) -> RetirementRead:
-        relayed = carbon.relay(signed)
-        return RetirementRead(
-            certificate_id=relayed.certificate_id,
-            tx_hash=relayed.tx_hash,
-            block_number=relayed.block_number,
-            holder=data.holder,
-            token_id=data.token_id,
-            tonnes=data.tonnes,
-        )
-
-    return idem.run(sessions, effect, status_code=201)
+    return _retire(carbon, sessions, idem, CarbonRelayKind.SIGNED, signed)
 
 
 @router.post(
@@ -157,8 +151,10 @@ def relay_retirement(
         + PUBLIC_DATA_WARNING
         + "\n\n`acknowledge_public_beneficiary: true` is required. Dry-run first: more tonnes than the "
         "custody account holds answers 422 `contract_reverted` (`ERC1155InsufficientBalance`) and "
-        "nothing is sent. Send an `Idempotency-Key`: unlike a signed retirement, a repeat without one "
-        "retires again."
+        "nothing is sent; so is a `period_end` after the chain's latest block time (422 on `period_end`). "
+        "Send an `Idempotency-Key`: the transaction is recorded under it before it is broadcast, so a "
+        "retry of the key after any failure answers the same certificate and never retires twice; "
+        "unlike a signed retirement, a repeat without a key retires again."
     ),
 )
 def retire_from_custody(
@@ -169,29 +165,46 @@ def retire_from_custody(
     sessions: Sessions,
 ) -> Response:
     """Retires custodial credits and returns the certificate id and transaction."""
+    retirement = SignedRetirement(
+        holder=carbon.custody_address,
+        token_id=data.token_id,
+        tonnes=data.tonnes,
+        beneficiary=data.beneficiary,
+        beneficiary_name=data.beneficiary_name,
+        reason=data.reason,
+        period_start=data.period_start,
+        period_end=data.period_end,
+        deadline=0,
+        signature=b"",
+    )
+    return _retire(carbon, sessions, idem, CarbonRelayKind.CUSTODIAL, retirement)
+
+
+def _retire(
+    carbon: CarbonGateway,
+    sessions: sessionmaker[Session],
+    idem: Idempotency,
+    kind: CarbonRelayKind,
+    retirement: SignedRetirement,
+) -> Response:
+    """Sends the retirement written ahead (:mod:`api.carbon.relays`), then records the answer.
+
+    The chain work happens before (not inside) the idempotency transaction: its own committed row
+    is what makes a retry of the key find the same retirement, whatever fails after the broadcast.
+    """
+    replay = relays.stored_answer(sessions, idem)
+    if replay is not None:
+        return replay
+    relayed = relays.retire(carbon, sessions, idem, kind, retirement)
 
     def effect(session: Session) -> RetirementRead:
-        holder = carbon.custody_address
-        retirement = SignedRetirement(
-            holder=holder,
-            token_id=data.token_id,
-            tonnes=data.tonnes,
-            beneficiary=data.beneficiary,
-            beneficiary_name=data.beneficiary_name,
-            reason=data.reason,
-            period_start=data.period_start,
-            period_end=data.period_end,
-            deadline=0,
-            signature=b"",
-        )
-        relayed = carbon.retire_from_custody(retirement)
         return RetirementRead(
             certificate_id=relayed.certificate_id,
             tx_hash=relayed.tx_hash,
             block_number=relayed.block_number,
-            holder=holder,
-            token_id=data.token_id,
-            tonnes=data.tonnes,
+            holder=retirement.holder,
+            token_id=retirement.token_id,
+            tonnes=retirement.tonnes,
         )
 
     return idem.run(sessions, effect, status_code=201)

@@ -5,12 +5,13 @@ Why both sources: the mirror answers lists cheaply and as of a confirmation dept
 chain by the indexer's polling and is empty until the indexer has run; the contract always knows.
 Each answer says which one it came from (``source``).
 
-A retirement is relayed through :class:`chain.sender.TransactionSender`, whose gas estimate is a
-dry run: a signature that is malformed, expired, from another signer or for more than the balance
-reverts there, the transaction is never sent, and the caller gets 422 with the contract's
-custom-error name (``CarbonInvalidSignature``, ``CarbonSignatureExpired``,
-``ERC1155InsufficientBalance``...). The relayer only pays gas: the holder's signature (with its
-nonce) is the authorisation, so a replayed request is refused by the contract.
+A retirement is sent by :mod:`api.carbon.relays`, written ahead: dry-run, signed, committed to
+``carbon_relays``, then broadcast. The dry run (the gas estimate) catches a signature that is
+malformed, expired, from another signer or for more than the balance: nothing is signed, written
+or sent, and the caller gets 422 with the contract's custom-error name (``CarbonInvalidSignature``,
+``CarbonSignatureExpired``, ``ERC1155InsufficientBalance``...). The relayer only pays gas: the
+holder's signature (with its nonce) is the authorisation. This module holds what the relaying
+needs from the contract: the call, the certificate of a receipt, the relayer and its sender lock.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ from typing import Any, Literal
 
 from fastapi import Request
 from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from chain.errors import ContractRevertError
 from chain.platform import Platform, load_platform
-from chain.sender import TransactionSender
 from chain.settings import ChainSettings
 from chain.signer import Signer
 from common.errors import ConfigurationError, MSCError, NotFoundError
 from indexer.carbon_state import PROJECT_TYPES, PROJECTS, STANDARDS, VINTAGES
 from indexer.models import Block
 from indexer.reader import carbon_certificate, carbon_vintage
+from settlement.minting.chainlock import SenderLock
 
 CARBON_CONTRACT = "CarbonCredits"
 Source = Literal["mirror", "chain"]
@@ -141,7 +144,9 @@ class CarbonGateway:
         self.contract = platform.carbon
         self.address = self.contract.address
         self.confirmations = confirmations
-        self._sender = TransactionSender(platform.w3, relayer, platform.decoder) if relayer else None
+        self._relayer = relayer
+        self._locks: dict[Any, SenderLock] = {}
+        self._locks_lock = threading.Lock()
 
     # ---------------------------------------------------------------- credits
 
@@ -314,42 +319,59 @@ class CarbonGateway:
         }
 
     @property
+    def relayer(self) -> Signer:
+        """The key that signs and pays for retirements (and holds the platform's custody credits).
+
+        Raises:
+            RelayerNotConfiguredError: no relayer key.
+        """
+        if self._relayer is None:
+            raise RelayerNotConfiguredError()
+        return self._relayer
+
+    @property
     def custody_address(self) -> str:
         """The platform's custody account (the relayer), whose credits operators retire for customers.
 
         Raises:
             RelayerNotConfiguredError: no relayer key.
         """
-        if self._sender is None:
-            raise RelayerNotConfiguredError()
-        return self._sender.address
+        return self.relayer.address
 
-    def retire_from_custody(self, r: SignedRetirement) -> Relayed:
-        """Retires credits the platform holds (``r.holder`` must be :attr:`custody_address`) with ``retire``.
-
-        Raises:
-            RelayerNotConfiguredError: no relayer key.
-            ContractRevertError: the dry run (or the chain) refused it.
-        """
-        if self._sender is None:
-            raise RelayerNotConfiguredError()
-        return self._retired(self._sender.transact(self.contract.functions.retire(r.as_tuple())))
-
-    def relay(self, r: SignedRetirement) -> Relayed:
-        """Sends ``retireWithSig`` for a holder's signed retirement; returns its certificate.
+    def sender_lock(self, sessions: sessionmaker[Session]) -> SenderLock:
+        """The relayer's sender lock on the database of ``sessions``: one per gateway and engine, so the
+        threads of this process share its local lock (and, on PostgreSQL, every process its advisory
+        lock, which settlement's senders of the same key take too).
 
         Raises:
             RelayerNotConfiguredError: no relayer key.
-            ContractRevertError: the dry run (or the chain) refused it; nothing was sent on a dry-run
-                refusal.
         """
-        if self._sender is None:
-            raise RelayerNotConfiguredError()
-        fn = self.contract.functions.retireWithSig(r.as_tuple(), r.deadline, r.signature)
-        return self._retired(self._sender.transact(fn))
+        address = self.relayer.address
+        with self._locks_lock:
+            engine = sessions.kw.get("bind")
+            lock = self._locks.get(engine)
+            if lock is None:
+                lock = self._locks[engine] = SenderLock.for_sessions(sessions, address)
+            return lock
 
-    def _retired(self, receipt: Any) -> Relayed:
-        """The certificate of a mined retirement, from its ``CreditsRetired`` event."""
+    def latest_block_time(self) -> int:
+        """Unix seconds of the chain's latest block: what ``block.timestamp`` is at least, next block."""
+        return int(self.platform.w3.eth.get_block("latest")["timestamp"])
+
+    def retirement_call(self, r: SignedRetirement, *, custodial: bool) -> ContractFunction:
+        """The contract call that retires ``r``: ``retire`` from custody (``r.holder`` must be
+        :attr:`custody_address`), or ``retireWithSig`` with the holder's signature."""
+        fns = self.contract.functions
+        if custodial:
+            return fns.retire(r.as_tuple())
+        return fns.retireWithSig(r.as_tuple(), r.deadline, r.signature)
+
+    def certificate_of(self, receipt: Any) -> Relayed:
+        """The certificate of a mined retirement, from its ``CreditsRetired`` event.
+
+        Raises:
+            ContractRevertError: the receipt has no ``CreditsRetired`` event of this contract.
+        """
         # DISCARD: the receipt's other logs (the burn's TransferSingle) are not CreditsRetired.
         events = self.contract.events.CreditsRetired().process_receipt(receipt, errors=DISCARD)
         mine = [e for e in events if e["address"] == self.address]

@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from web3 import Web3
 
 from api.app import create_app
 from api.auth import issue_key
 from api.carbon.service import CarbonGateway
+from api.idempotency import Idempotency
 from api.models import Role
 from api.settings import ApiSettings
 from chain.deploy import DeployPlan, deploy_platform
@@ -149,12 +151,13 @@ def signed_body(
     tonnes: int = 20,
     deadline: int | None = None,
     name: str = "Warung Pecel Bu Sri",
+    period: tuple[int, int] = PERIOD,
 ) -> dict[str, Any]:
     """A retirement of the holder's credits, signed by dev account ``signer``, as the API takes it."""
     holder = Signer.dev(HOLDER).address
     beneficiary = Signer.dev(7).address
     deadline = deadline if deadline is not None else int(time.time()) + 3600
-    r = (holder, chain.token_id, tonnes, beneficiary, name, "Offset listrik warung 2025", *PERIOD)
+    r = (holder, chain.token_id, tonnes, beneficiary, name, "Offset listrik warung 2025", *period)
     carbon = chain.platform.carbon
     nonce = carbon.functions.nonces(holder).call()
     domain = carbon_domain(chain.deployment.chain_id, carbon.address)
@@ -166,8 +169,8 @@ def signed_body(
         "beneficiary": beneficiary,
         "beneficiary_name": name,
         "reason": "Offset listrik warung 2025",
-        "period_start": PERIOD[0],
-        "period_end": PERIOD[1],
+        "period_start": period[0],
+        "period_end": period[1],
         "deadline": deadline,
         "signature": "0x" + bytes(signature).hex(),
         "acknowledge_public_beneficiary": True,
@@ -273,7 +276,7 @@ def _refused(
     path: str = "/v1/carbon/retirements",
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    relayer = Signer.dev(RELAYER).address
+    relayer = Web3.to_checksum_address(Signer.dev(RELAYER).address)
     sent_before = chain.w3.eth.get_transaction_count(relayer)
     block_before, held_before = chain.w3.eth.block_number, held(chain)
     response = app.client.post(path, json=body, headers=headers or auth(app))
@@ -494,3 +497,196 @@ def test_an_order_signed_from_the_served_domain_and_types_is_what_the_market_ver
         lambda: int(time.time()),
     )
     acceptance.check_terms(signed)  # the platform's own verifier accepts the signature
+
+
+# ---------------------------------------------------------------- write-ahead retirements
+
+
+def _relay_rows(app: App) -> list[dict[str, Any]]:
+    """The carbon_relays rows of the app's database, oldest first."""
+    engine = create_engine_from_url(app.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT * FROM carbon_relays ORDER BY created_at")).mappings().all()
+    finally:
+        engine.dispose()
+    return [dict(r) for r in rows]
+
+
+def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
+    """Makes ``owner.name`` raise the first time it is called (after that it works); returns a counter."""
+    original = getattr(owner, name)
+    calls: list[int] = []
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError(f"simulated failure in {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    return calls
+
+
+def test_a_custodial_retirement_whose_answer_was_lost_is_not_retired_twice_on_retry(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idempotency record fails to commit after the retirement was mined: the retry with the same
+    key answers that retirement's certificate instead of retiring the custody account's credits again."""
+    before = balance(chain, RELAYER)
+    headers = {**auth(app), "Idempotency-Key": "lost-custodial"}
+    _fail_once(monkeypatch, Idempotency, "_complete")
+    lost = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(4), headers=headers)
+    assert lost.status_code == 500, lost.text
+    assert balance(chain, RELAYER) == before - 4  # mined, but the answer was never recorded
+
+    retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(4), headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert balance(chain, RELAYER) == before - 4  # not retired twice
+    relayed = retry.json()
+    certificate = chain.platform.carbon.functions.certificate(relayed["certificate_id"]).call()
+    assert (certificate[1], certificate[5]) == (4, Signer.dev(RELAYER).address)
+    assert chain.w3.eth.get_transaction_receipt(relayed["tx_hash"])["blockNumber"] == relayed["block_number"]
+    again = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(4), headers=headers)
+    assert again.json() == relayed and again.headers["Idempotent-Replayed"] == "true"
+    (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == "lost-custodial"]
+    assert (row["status"], row["tx_hash"], row["kind"]) == ("retired", relayed["tx_hash"], "custodial")
+
+
+def test_a_signed_retirement_whose_answer_was_lost_replays_its_certificate_on_retry(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = balance(chain)
+    body = signed_body(chain, tonnes=2)
+    headers = {**auth(app), "Idempotency-Key": "lost-signed"}
+    _fail_once(monkeypatch, Idempotency, "_complete")
+    lost = app.client.post("/v1/carbon/retirements", json=body, headers=headers)
+    assert lost.status_code == 500, lost.text
+    assert balance(chain) == before - 2
+
+    retry = app.client.post("/v1/carbon/retirements", json=body, headers=headers)
+    assert retry.status_code == 201, retry.text  # not 422 "nonce used"
+    relayed = retry.json()
+    assert balance(chain) == before - 2
+    certificate = chain.platform.carbon.functions.certificate(relayed["certificate_id"]).call()
+    assert (certificate[1], certificate[5]) == (2, body["holder"])
+
+
+def test_a_retirement_signed_and_written_but_never_broadcast_is_sent_once_by_the_retry(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies between the write-ahead commit and the broadcast: the retry sends the stored
+    transaction itself (same hash), and it is mined once."""
+    from api.carbon import relays
+
+    before = balance(chain, RELAYER)
+    headers = {**auth(app), "Idempotency-Key": "unsent-custodial"}
+    _fail_once(monkeypatch, relays.rawtx, "broadcast")
+    crashed = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(3), headers=headers)
+    assert crashed.status_code == 500, crashed.text
+    assert balance(chain, RELAYER) == before  # nothing was sent
+    (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == "unsent-custodial"]
+    assert row["status"] == "pending"  # but the signed transaction was written first
+
+    retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(3), headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["tx_hash"] == row["tx_hash"]  # the written transaction, not a second one
+    assert balance(chain, RELAYER) == before - 3
+
+
+def test_a_written_retirement_whose_nonce_was_taken_is_re_signed_once(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored transaction can never be mined (another transaction of the relayer used its nonce):
+    the chain shows no retirement from it, so the retry signs a new one, mined once."""
+    from api.carbon import relays
+
+    before = balance(chain, RELAYER)
+    headers = {**auth(app), "Idempotency-Key": "lost-nonce-custodial"}
+    _fail_once(monkeypatch, relays.rawtx, "broadcast")
+    crashed = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
+    assert crashed.status_code == 500, crashed.text
+    (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == "lost-nonce-custodial"]
+    relayer = Signer.dev(RELAYER)
+    w3 = chain.w3
+    taker = relayer.sign_transaction(
+        {
+            "to": relayer.address,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": w3.eth.gas_price,
+            "nonce": w3.eth.get_transaction_count(Web3.to_checksum_address(relayer.address), "pending"),
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(taker.raw_transaction))
+
+    retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
+    assert retry.status_code == 201, retry.text
+    relayed = retry.json()
+    assert relayed["tx_hash"] != row["tx_hash"]
+    assert balance(chain, RELAYER) == before - 2
+    again = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
+    assert again.json() == relayed
+    assert balance(chain, RELAYER) == before - 2
+
+
+def test_two_identical_custodial_retirements_at_once_retire_once(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.carbon import relays
+
+    original = relays.rawtx.broadcast
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)  # widen the window in which the duplicate arrives
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(relays.rawtx, "broadcast", slow)
+    before = balance(chain, RELAYER)
+    headers = {**auth(app), "Idempotency-Key": "twice-at-once"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda _: app.client.post(
+                    "/v1/carbon/retirements/custodial", json=custodial_body(1), headers=headers
+                ),
+                range(2),
+            )
+        )
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json()
+    assert balance(chain, RELAYER) == before - 1
+
+
+def test_a_different_request_under_a_used_key_is_409_and_nothing_is_sent(
+    app: App, chain: CarbonChain
+) -> None:
+    headers = {**auth(app), "Idempotency-Key": "reused-key"}
+    first = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(1), headers=headers)
+    assert first.status_code == 201, first.text
+    error = _refused(app, chain, custodial_body(2), "/v1/carbon/retirements/custodial", headers)
+    assert error["error"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("route", ["signed", "custodial"])
+def test_a_retirement_whose_period_has_not_ended_is_422_on_period_end_and_nothing_is_written(
+    app: App, chain: CarbonChain, route: str
+) -> None:
+    """The contract refuses a period not over yet (CarbonInvalidPeriod): the API says so on the field,
+    judged by the chain's latest block time, before anything is signed, written or sent."""
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    future = now + 86_400
+    if route == "signed":
+        body, path = signed_body(chain, period=(PERIOD[0], future)), "/v1/carbon/retirements"
+    else:
+        body = {**custodial_body(1), "period_end": future}
+        path = "/v1/carbon/retirements/custodial"
+    rows = len(_relay_rows(app))
+    error = _refused(app, chain, body, path, {**auth(app), "Idempotency-Key": f"future-{route}"})
+    assert error["error"] == "validation_error"
+    assert [f["field"] for f in error["details"]["fields"]] == ["period_end"]
+    assert error["details"]["latest_block_time"] >= now
+    assert len(_relay_rows(app)) == rows
