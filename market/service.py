@@ -192,12 +192,16 @@ class MarketService:
         self._run(lambda: self.engine.resume(token_id))
 
     def commitments(self, trader: str, token_id: int) -> Commitments:
-        """What ``trader`` owes for its resting orders and pending fills (MSC sen; tonnes of ``token_id``)."""
+        """What ``trader`` owes for its resting orders and pending fills (MSC sen; tonnes of
+        ``token_id``), and its open tonnes: ``remaining`` of every resting order (every token, both
+        sides) plus every pending fill it is buyer or seller of, which the contract's daily size
+        limit will count when they settle (so split orders cannot pass acceptance one by one)."""
         with self._lock:
-            msc = tonnes = 0
+            msc = tonnes = open_tonnes = 0
             for order in self.engine.open_orders():
                 if order.beneficial_owner != trader:
                     continue
+                open_tonnes += order.remaining
                 if order.side is Side.BUY:
                     msc += order.remaining * order.price
                 elif order.token_id == token_id:
@@ -206,11 +210,13 @@ class MarketService:
                 taker_buys = fill.taker_side is Side.BUY
                 buyer = fill.taker_account if taker_buys else fill.maker_account
                 seller = fill.maker_account if taker_buys else fill.taker_account
+                if trader in (buyer, seller):
+                    open_tonnes += fill.amount
                 if buyer == trader:
                     msc += fill.value
                 if seller == trader and fill.token_id == token_id:
                     tonnes += fill.amount
-            return Commitments(msc=msc, tonnes=tonnes)
+            return Commitments(msc=msc, tonnes=tonnes, open_tonnes=open_tonnes)
 
     # -- settlement feedback -------------------------------------------------------------------------
 

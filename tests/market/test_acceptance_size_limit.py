@@ -4,13 +4,18 @@ trader's open orders, so an order that settlement would refuse never enters the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from chain.signer import Signer
+from common.sql.engine import create_engine_from_url, make_sessionmaker
+from common.sql.migrate import upgrade
 from market.acceptance import Commitments, DailySizeLimitError, NotAllowlistedError
 from market.orders import Side
-from tests.market.market_chain import REF, SETTLER_INDEX, MarketChain, market_chain
+from market.service import MarketService
+from market.store import MarketStore
+from tests.market.market_chain import REF, SETTLER_INDEX, TOKEN, MarketChain, market_chain
 
 PORT = 8763
 LIMIT = 1_000  # chain.deploy's MARKET_SIZE_LIMIT_TONNES
@@ -59,3 +64,42 @@ def test_check_chain_allowlistedTradeAboveTheLimit(chain: MarketChain) -> None:
     with pytest.raises(NotAllowlistedError):
         acceptance.check_chain(chain.sign(4, Side.BUY, LIMIT + 1, REF), Commitments())
     acceptance._check_size(chain.trader(3), 5_000, 10**6)  # no raise: allowlisted
+
+
+@pytest.fixture
+def service(chain: MarketChain, tmp_path: Path) -> Iterator[MarketService]:
+    """A market service over a fresh database, checking orders against the module's market."""
+    url = f"sqlite:///{tmp_path / 'market.sqlite3'}"
+    upgrade(url)
+    engine = create_engine_from_url(url)
+    market = MarketService(MarketStore(make_sessionmaker(engine)), chain.acceptance())
+    market.set_reference_price(TOKEN, REF)
+    yield market
+    engine.dispose()
+
+
+def test_submit_splitOrdersOfBothSidesCountAgainstTheDailyLimit(
+    chain: MarketChain, service: MarketService
+) -> None:
+    """Resting orders of either side and pending fills, as the trader's buyer or seller, count as
+    open tonnes: a non-allowlisted trader cannot split past the limit at acceptance."""
+    trader = 5
+    chain.fund_msc(trader, 10**12)
+    chain.give_credits(trader, 2_000)
+    assert chain.platform.market.functions.tradedToday(chain.trader(trader)).call() == 0
+    service.submit(chain.sign(trader, Side.BUY, 400, REF - 1_000))  # rests: nobody sells this low
+    service.submit(chain.sign(trader, Side.SELL, 300, REF + 1_000))  # rests on the other side
+    assert service.commitments(chain.trader(trader), TOKEN).open_tonnes == 700
+    with pytest.raises(DailySizeLimitError):
+        service.submit(chain.sign(trader, Side.BUY, 301, REF - 1_000))
+    service.submit(chain.sign(trader, Side.BUY, 200, REF - 1_000))  # 900 t open
+
+    # Trader 6 buys 100 t of its resting sell: a pending fill still counts (100 t), the rest 200 t.
+    chain.fund_msc(6, 10**12)
+    taker = service.submit(chain.sign(6, Side.BUY, 100, REF + 1_000))
+    assert [f.amount for f in taker.fills] == [100]
+    assert service.commitments(chain.trader(trader), TOKEN).open_tonnes == 900
+    assert service.commitments(chain.trader(6), TOKEN).open_tonnes == 100  # the buyer's side too
+    with pytest.raises(DailySizeLimitError):
+        service.submit(chain.sign(trader, Side.SELL, 101, REF + 1_000))
+    service.submit(chain.sign(trader, Side.SELL, 100, REF + 1_000))  # exactly the limit
