@@ -15,10 +15,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from stellar_sdk import Keypair
 from web3 import Web3
@@ -32,6 +33,7 @@ from chain.settings import ChainSettings
 from checkout.settings import CheckoutSettings
 from common.serving import BackgroundServer
 from common.sql.engine import create_engine_from_url, make_sessionmaker
+from common.sql.helpers import utcnow
 from common.sql.migrate import upgrade
 from pi_peer.control import PeerControl
 from pi_peer.server import PeerServer
@@ -40,6 +42,7 @@ from settlement.ledger.repository import entry_imbalances
 from settlement.minting.ids import escrow_payment_id
 from settlement.payments.models import Payment
 from settlement.pi.horizon import PI_TESTNET_PASSPHRASE
+from settlement.quotes.models import Quote
 from settlement.quotes.service import QuoteSettings
 from settlement.requests import service as requests_service
 from settlement.workers.assembly import base_context, with_components
@@ -225,6 +228,9 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     with world.sessions() as session:
         assert entry_imbalances(session) == []
     _no_horizontal_scroll(page)
+    page.emulate_media(media="print")  # the printed receipt: no buttons, no header, the explorer address
+    assert not page.is_visible("#print") and not page.is_visible("header")
+    assert page.is_visible("#r-txid") and page.is_visible("#receipt-link")
 
 
 def test_a_tampered_amount_is_refused_and_nothing_is_recorded(world: World, page: Page) -> None:
@@ -305,3 +311,62 @@ def test_an_incomplete_payment_from_an_earlier_visit_is_settled_at_sign_in(world
     page.wait_for_selector("#escrow:has-text('escrow')", timeout=90_000)
     (settled,) = world.payments_of(merchant)
     assert settled.status == "completed" and settled.txid is not None
+
+
+def test_an_expired_price_is_replaced_on_the_page_never_charged(world: World, page: Page) -> None:
+    merchant = world.merchant()
+    _to_quote(world, page, merchant)
+    first = page.url
+    quote_id = uuid.UUID(first.rsplit("/", 1)[1])
+    with world.sessions.begin() as session:
+        session.execute(
+            update(Quote).where(Quote.id == quote_id).values(expires_at=utcnow() + timedelta(seconds=2))
+        )
+    page.reload()
+    page.wait_for_url(lambda url: "/pay/q/" in url and url != first, timeout=30_000)
+    page.wait_for_selector("#pay")
+    assert page.text_content("#idr-amount") == "Rp 12.000"
+    with world.sessions() as session:
+        renewed = session.get(Quote, uuid.UUID(page.url.rsplit("/", 1)[1]))
+        assert renewed is not None and renewed.expires_at > utcnow() + timedelta(seconds=200)
+    assert world.payments_of(merchant) == []
+
+
+def test_a_reload_in_the_middle_is_recovered_and_the_customer_pays_again(world: World, page: Page) -> None:
+    merchant = world.merchant()
+    _to_quote(world, page, merchant)
+    page.click("#pay")
+    page.wait_for_selector("#pi-wallet-pay")
+    _wait(
+        "the approval",
+        lambda: [p.status for p in world.payments_of(merchant)] == ["pending_user_transfer_start"],
+    )
+    page.reload()  # the quote is taken: the page goes on to its payment
+    assert "/pay/receipt/" in page.url
+    page.click("#resume")  # Pi reports the unpaid payment at sign-in: cancelled, so it blocks nothing
+    page.wait_for_selector("#start-again", timeout=30_000)
+    assert [p.status for p in world.payments_of(merchant)] == ["expired"]
+    page.click("#start-again")
+    page.fill("#amount", "12.000")
+    page.click("#continue")
+    page.click("#pay")
+    page.click("#pi-wallet-pay")
+    page.wait_for_url("**/pay/receipt/**", timeout=60_000)
+    page.wait_for_selector("#escrow:has-text('escrow')", timeout=90_000)
+    assert sorted(p.status for p in world.payments_of(merchant)) == ["completed", "expired"]
+
+
+def test_horizon_unreachable_for_a_while_is_retried_and_credited_once(world: World, page: Page) -> None:
+    merchant = world.merchant()
+    _to_quote(world, page, merchant)
+    page.click("#pay")
+    page.wait_for_selector("#pi-wallet-pay")
+    world.control.arm_fault("horizon_read", count=6, status=504)
+    page.click("#pi-wallet-pay")
+    page.wait_for_url("**/pay/receipt/**", timeout=60_000)
+    page.wait_for_selector("#escrow:has-text('escrow')", timeout=120_000)
+    (payment,) = world.payments_of(merchant)
+    assert payment.status == "completed"
+    assert world.control.fired_faults().get("horizon_read", 0) >= 1
+    with world.sessions() as session:
+        assert entry_imbalances(session) == []
