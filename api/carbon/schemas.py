@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from api.carbon.service import Source
 from api.merchants.schemas import EvmAddress
@@ -83,6 +83,16 @@ class _RetirementFields(BaseModel):
         description="Must be `true`: the caller confirms the beneficiary name, address and reason will be "
         "public on chain forever. " + PUBLIC_DATA_WARNING
     )
+
+    @field_validator("period_end")
+    @classmethod
+    def _period_ordered(cls, period_end: int, info: ValidationInfo) -> int:
+        """The contract refuses a period that ends before it starts (``CarbonInvalidPeriod``); say so on
+        the field. (That it has ended is judged against the chain's time when it is sent.)"""
+        start = info.data.get("period_start")
+        if start is not None and period_end < start:
+            raise ValueError(f"period_end must be at least period_start ({start})")
+        return period_end
 
 
 class RetirementCreate(_RetirementFields):

@@ -321,6 +321,7 @@ def test_a_malformed_or_tampered_signature_is_refused_with_the_contracts_error(
         {"signature": "0xnothex"},
         {"tonnes": 0},
         {"holder": "0x123"},
+        {"period_end": PERIOD[0] - 1},
     ],
 )
 def test_a_malformed_request_is_422_before_the_chain(
