@@ -170,11 +170,11 @@ def _render(
             max_age=365 * 86400,
             httponly=True,
             samesite="lax",
-            secure=settings.cookie_secure,
+            secure=settings.secure_cookies,
         )
     if new_token:
         response.set_cookie(
-            CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure, path="/pay"
+            CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/pay"
         )
     return response
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from common.settings import EnvSettings
 
@@ -23,16 +24,20 @@ class CheckoutSettings(EnvSettings):
         public_url: The origin customers reach the checkout at (QR codes encode it); empty: the
             origin of the request.
         poll_ms: How often the page asks for a payment's progress.
-        cookie_secure: Cookies get ``Secure`` (set it wherever the checkout is served over https).
+        cookie_secure: Cookies get ``Secure`` (always in production: :attr:`secure_cookies`).
+        environment: The deployment's (``MSC_API_ENVIRONMENT``): production needs an https SDK
+            script and public URL, and sets ``Secure`` on cookies.
     """
 
     env_prefix = "MSC_CHECKOUT_"
+    env_aliases: ClassVar[dict[str, str]] = {"environment": "MSC_API_ENVIRONMENT"}
 
     sdk_url: str = PI_SDK_URL
     sandbox: bool = False
     public_url: str = ""
     poll_ms: int = Field(default=1500, ge=200, le=60_000)
     cookie_secure: bool = False
+    environment: Literal["development", "production"] = "development"
 
     @field_validator("sdk_url")
     @classmethod
@@ -41,6 +46,21 @@ class CheckoutSettings(EnvSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("sdk_url must be an absolute http(s) URL")
         return value
+
+    @model_validator(mode="after")
+    def _production_is_https(self) -> Self:
+        if self.environment != "production":
+            return self
+        if urlsplit(self.sdk_url).scheme != "https":
+            raise ValueError("sdk_url must be https in production (Pi's is https://sdk.minepi.com/pi-sdk.js)")
+        if self.public_url and urlsplit(self.public_url).scheme != "https":
+            raise ValueError("public_url must be https in production")
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies get ``Secure``: when asked, and always in production."""
+        return self.cookie_secure or self.environment == "production"
 
     @property
     def sdk_origin(self) -> str:
