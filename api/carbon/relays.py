@@ -26,12 +26,14 @@ retired nothing and is signed anew. A different request under the key is 409.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import Response
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from web3.types import TxReceipt
 
 from api.carbon.models import CarbonRelay, CarbonRelayChange, CarbonRelayKind, CarbonRelayStatus
 from api.carbon.service import CarbonGateway, Relayed, SignedRetirement
@@ -42,7 +44,7 @@ from api.idempotency import (
     IdempotencyKeyReusedError,
 )
 from api.models import IdempotencyRecord
-from chain.errors import ContractRevertError
+from chain.errors import ChainError, ContractRevertError
 from common.errors import ConflictError, ValidationError
 from common.sql.helpers import utcnow
 from settlement.redemption import rawtx
@@ -215,27 +217,55 @@ def _send(
     call: rawtx.SignedCall,
 ) -> Relayed:
     """Broadcasts the written transaction (or reads its receipt) and moves the row by its outcome."""
-    w3 = gateway.platform.w3
     for _ in range(MAX_RESIGNS):
-        receipt = rawtx.broadcast(w3, call)
+        receipt = rawtx.broadcast(gateway.platform.w3, call)
         if receipt is not None:
-            break
-        # Its nonce was used by another transaction and the chain has no receipt of this one: it
-        # retired nothing and never can. Checked once more before anything replaces it.
-        if rawtx.receipt_of(w3, call.tx_hash) is not None:
-            continue
-        try:
-            fresh = _sign(gateway, kind, r)
-        except ContractRevertError as exc:
-            with sessions.begin() as session:
-                _move(session, relay_id, S.PENDING, S.FAILED, f"re-signing refused: {exc}", call.tx_hash)
-            raise
+            return _record(gateway, sessions, relay_id, call, receipt)
+        call = _resign(gateway, sessions, relay_id, kind, r, call)
+    raise CarbonRelayMovedError(relay_id, "sendable: its nonce keeps being taken")
+
+
+def _resign(
+    gateway: CarbonGateway,
+    sessions: sessionmaker[Session],
+    relay_id: uuid.UUID,
+    kind: CarbonRelayKind,
+    r: SignedRetirement,
+    lost: rawtx.SignedCall,
+) -> rawtx.SignedCall:
+    """Replaces a written transaction that can never be mined by a new one, committed before it is sent.
+
+    Raises:
+        ChainError: the chain has a receipt of ``lost`` after all (nothing is replaced).
+        ContractRevertError: the new one's dry run refuses it (the row is ``failed``).
+    """
+    # The node refused its nonce as used; a receipt of it would mean it retired: then keep it.
+    if rawtx.receipt_of(gateway.platform.w3, lost.tx_hash) is not None:
+        raise ChainError(f"retirement {lost.tx_hash} was mined after all; retry to read it")
+    try:
+        fresh = _sign(gateway, kind, r)
+    except ContractRevertError as exc:
         with sessions.begin() as session:
-            reason = f"{call.tx_hash} lost its nonce unmined; re-signed as {fresh.tx_hash}"
-            _move(session, relay_id, S.PENDING, S.PENDING, reason, call.tx_hash, fresh)
-        call = fresh
-    else:
-        raise CarbonRelayMovedError(relay_id, "sendable: its nonce keeps being taken")
+            _move(session, relay_id, S.PENDING, S.FAILED, f"re-signing refused: {exc}", lost.tx_hash)
+        raise
+    with sessions.begin() as session:
+        reason = f"{lost.tx_hash} lost its nonce unmined (retired nothing); re-signed as {fresh.tx_hash}"
+        _move(session, relay_id, S.PENDING, S.PENDING, reason, lost.tx_hash, fresh)
+    return fresh
+
+
+def _record(
+    gateway: CarbonGateway,
+    sessions: sessionmaker[Session],
+    relay_id: uuid.UUID,
+    call: rawtx.SignedCall,
+    receipt: TxReceipt,
+) -> Relayed:
+    """Moves the row by the mined transaction's receipt: ``retired`` with its certificate, or ``failed``.
+
+    Raises:
+        ContractRevertError: it reverted on-chain (nothing was retired).
+    """
     if receipt["status"] != 1:
         with sessions.begin() as session:
             _move(session, relay_id, S.PENDING, S.FAILED, f"{call.tx_hash} reverted on-chain", call.tx_hash)
@@ -253,6 +283,62 @@ def _send(
             block_number=relayed.block_number,
         )
     return relayed
+
+
+def finish_pending(
+    gateway: CarbonGateway, sessions: sessionmaker[Session], older_than: datetime, limit: int = 100
+) -> dict[uuid.UUID, CarbonRelayStatus]:
+    """Brings rows left ``pending`` (since before ``older_than``) by requests that failed and were not
+    retried to where the chain says they are, so the table never shows a mined retirement as pending.
+
+    Each stored transaction is broadcast again as written (the request was made; it is mined at most
+    once) or its receipt read: mined rows become ``retired`` or ``failed``; one that lost its nonce
+    unmined retired nothing and becomes ``failed`` (without the request's signature there is nothing
+    to re-sign: a retry of the key signs anew). One still not mined stays ``pending``. Idempotent.
+
+    Returns:
+        Each examined row's status after.
+    """
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(CarbonRelay.id)
+                .where(CarbonRelay.status == str(S.PENDING), CarbonRelay.updated_at <= older_than)
+                .order_by(CarbonRelay.updated_at)
+                .limit(limit)
+            )
+        )
+    statuses: dict[uuid.UUID, CarbonRelayStatus] = {}
+    with gateway.sender_lock(sessions).hold():
+        for relay_id in ids:
+            statuses[relay_id] = _finish(gateway, sessions, relay_id)
+    return statuses
+
+
+def _finish(
+    gateway: CarbonGateway, sessions: sessionmaker[Session], relay_id: uuid.UUID
+) -> CarbonRelayStatus:
+    """One pending row from the chain (under the sender lock); its status after."""
+    with sessions() as session:
+        row = session.get(CarbonRelay, relay_id)
+        assert row is not None
+        if row.status != S.PENDING:
+            return S(row.status)
+        call = rawtx.SignedCall(row.tx_hash, row.raw_tx)
+    try:
+        receipt = rawtx.broadcast(gateway.platform.w3, call)
+    except ChainError:  # refused or not mined yet: its outcome is still unknown
+        return S.PENDING
+    if receipt is None:
+        with sessions.begin() as session:
+            reason = f"{call.tx_hash} lost its nonce unmined: retired nothing"
+            _move(session, relay_id, S.PENDING, S.FAILED, reason, call.tx_hash)
+        return S.FAILED
+    try:
+        _record(gateway, sessions, relay_id, call, receipt)
+    except ContractRevertError:
+        return S.FAILED
+    return S.RETIRED
 
 
 def _move(

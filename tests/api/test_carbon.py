@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -511,7 +513,8 @@ def _relay_rows(app: App) -> list[dict[str, Any]]:
             rows = conn.execute(text("SELECT * FROM carbon_relays ORDER BY created_at")).mappings().all()
     finally:
         engine.dispose()
-    return [dict(r) for r in rows]
+    # Raw SQL: SQLite gives ids as bare hex, PostgreSQL as UUIDs; one form for both.
+    return [{**r, "id": str(uuid.UUID(str(r["id"])))} for r in rows]
 
 
 def _fail_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
@@ -608,19 +611,7 @@ def test_a_written_retirement_whose_nonce_was_taken_is_re_signed_once(
     crashed = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
     assert crashed.status_code == 500, crashed.text
     (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == "lost-nonce-custodial"]
-    relayer = Signer.dev(RELAYER)
-    w3 = chain.w3
-    taker = relayer.sign_transaction(
-        {
-            "to": relayer.address,
-            "value": 0,
-            "gas": 21_000,
-            "gasPrice": w3.eth.gas_price,
-            "nonce": w3.eth.get_transaction_count(Web3.to_checksum_address(relayer.address), "pending"),
-            "chainId": w3.eth.chain_id,
-        }
-    )
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(taker.raw_transaction))
+    _take_relayer_nonce(chain)
 
     retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
     assert retry.status_code == 201, retry.text
@@ -691,3 +682,74 @@ def test_a_retirement_whose_period_has_not_ended_is_422_on_period_end_and_nothin
     assert [f["field"] for f in error["details"]["fields"]] == ["period_end"]
     assert error["details"]["latest_block_time"] >= now
     assert len(_relay_rows(app)) == rows
+
+
+def _take_relayer_nonce(chain: CarbonChain) -> None:
+    """Mines a plain transfer from the relayer with its next nonce (one a written retirement holds)."""
+    relayer, w3 = Signer.dev(RELAYER), chain.w3
+    taker = relayer.sign_transaction(
+        {
+            "to": relayer.address,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": w3.eth.gas_price,
+            "nonce": w3.eth.get_transaction_count(Web3.to_checksum_address(relayer.address), "pending"),
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(taker.raw_transaction))
+
+
+def test_pending_retirements_left_by_failed_requests_are_finished_from_the_chain(
+    app: App, chain: CarbonChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """finish_pending: a written, unsent retirement is sent once and recorded with its certificate (a
+    later retry of its key answers that certificate); one whose nonce was taken retired nothing and is
+    failed (a later retry of its key signs anew and retires once)."""
+    from api.carbon import relays
+
+    gateway: CarbonGateway = app.client.app.state.carbon  # type: ignore[attr-defined]
+
+    def crash(tonnes: int, key: str) -> dict[str, Any]:
+        _fail_once(monkeypatch, relays.rawtx, "broadcast")
+        headers = {**auth(app), "Idempotency-Key": key}
+        response = app.client.post(
+            "/v1/carbon/retirements/custodial", json=custodial_body(tonnes), headers=headers
+        )
+        assert response.status_code == 500, response.text
+        (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == key]
+        assert row["status"] == "pending"
+        return row
+
+    def finish() -> dict[str, str]:
+        engine = create_engine_from_url(app.url)
+        try:
+            later = datetime.now(UTC) + timedelta(seconds=5)
+            done = relays.finish_pending(gateway, make_sessionmaker(engine), later)
+        finally:
+            engine.dispose()
+        return {str(k): str(v) for k, v in done.items()}
+
+    before = balance(chain, RELAYER)
+    sent = crash(1, "finish-sent")
+    assert finish() == {str(sent["id"]): "retired"}
+    assert balance(chain, RELAYER) == before - 1
+    (row,) = [r for r in _relay_rows(app) if r["idempotency_key"] == "finish-sent"]
+    headers = {**auth(app), "Idempotency-Key": "finish-sent"}
+    retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(1), headers=headers)
+    assert (retry.status_code, retry.json()["tx_hash"]) == (201, sent["tx_hash"]), retry.text
+    assert retry.json()["certificate_id"] == int(row["certificate_id"])
+    assert balance(chain, RELAYER) == before - 1
+
+    lost = crash(2, "finish-lost")
+    _take_relayer_nonce(chain)
+    assert finish() == {str(lost["id"]): "failed"}
+    assert balance(chain, RELAYER) == before - 1  # it retired nothing
+    headers = {**auth(app), "Idempotency-Key": "finish-lost"}
+    retry = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["tx_hash"] != lost["tx_hash"]
+    assert balance(chain, RELAYER) == before - 3
+    again = app.client.post("/v1/carbon/retirements/custodial", json=custodial_body(2), headers=headers)
+    assert again.json() == retry.json()
+    assert balance(chain, RELAYER) == before - 3
