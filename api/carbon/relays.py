@@ -20,7 +20,14 @@ A retry of the same key (same request) finds the row: a ``retired`` one answers 
 ``pending`` one is broadcast again as stored (same hash, same nonce: mined at most once) or its
 receipt read; a stored transaction that can never be mined (the node refuses its nonce as used and
 the chain has no receipt of it, so it retired nothing) is re-signed, dry run first; a ``failed`` one
-retired nothing and is signed anew. A different request under the key is 409.
+retired nothing and is signed anew. A different request under the key is 409. Rows left
+``pending`` by requests that are never retried are brought to ``retired``/``failed`` by
+:func:`finish_pending` (a sweep), so the table never shows a mined retirement as pending.
+
+Known limits: ``retired`` is recorded at the receipt (0 confirmations; a reorg deeper than the
+receipt is not followed here); a stored transaction whose fees fell below the chain's base fee is
+not re-priced: the node refuses it and the row stays ``pending`` until the relayer's next transaction
+takes its nonce, after which it is re-signed as above.
 """
 
 from __future__ import annotations
