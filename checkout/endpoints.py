@@ -36,6 +36,7 @@ from checkout.service import Checkout, CheckoutPi, QuoteView, Receipt
 from checkout.settings import CheckoutSettings
 from common.errors import MSCError
 from common.sql.helpers import utcnow
+from settlement.minting.ids import escrow_payment_id
 from settlement.payments.service import PaymentService
 from webui.i18n import (
     LANGUAGE_COOKIE,
@@ -53,7 +54,6 @@ STATIC_URL = "/pay/static"
 CSRF_COOKIE = "msc_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-EXPLORER_PAYMENT = "/explorer/payment/{id}"
 
 templates = PageTemplates([PACKAGE / "templates"])
 router = APIRouter(prefix="/pay", tags=["checkout"], include_in_schema=False)
@@ -207,6 +207,11 @@ async def _form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body (first value of each field)."""
     body = (await request.body()).decode("utf-8", errors="replace")
     return {key: values[0] for key, values in parse_qs(body, max_num_fields=10).items()}
+
+
+def explorer_payment_url(payment_id: uuid.UUID) -> str:
+    """The explorer's page of the payment's escrow deposit (keyed by the payment's escrow id)."""
+    return f"/explorer/payment/0x{escrow_payment_id(payment_id).hex()}"
 
 
 def _origin(request: Request, settings: CheckoutSettings) -> str:
@@ -430,7 +435,7 @@ def receipt_page(payment_id: uuid.UUID, request: Request, settings: Settings, ch
             "receipt.html",
             receipt=receipt,
             progress=progress,
-            explorer_url=EXPLORER_PAYMENT.format(id=payment_id),
+            explorer_url=explorer_payment_url(payment_id),
             receipt_link=f"{_origin(request, settings)}/pay/receipt/{payment_id}",
         )
 

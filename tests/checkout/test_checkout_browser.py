@@ -35,6 +35,8 @@ from common.serving import BackgroundServer
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.helpers import utcnow
 from common.sql.migrate import upgrade
+from indexer.cli import build_pipeline
+from indexer.settings import IndexerSettings
 from pi_peer.control import PeerControl
 from pi_peer.server import PeerServer
 from pi_peer.state import PeerConfig
@@ -62,6 +64,8 @@ class World:
     """The served checkout and what stands behind it."""
 
     url: str
+    db_url: str
+    node_url: str
     sessions: sessionmaker[Session]
     chain: Chain
     peer: PeerServer
@@ -78,6 +82,20 @@ class World:
         with self.sessions.begin() as session:
             merchant, _key = merchants.create(session, data)
             return merchant.id
+
+    def index(self) -> None:
+        """Mirrors the chain into the database once, as the indexer does (the explorer reads it)."""
+        settings = IndexerSettings(
+            database_url=self.db_url,
+            rpc_url=self.node_url,
+            deployment_file=self.chain.deployment_file,
+            build_dir=BUILD,
+        )
+        pipeline = build_pipeline(settings)
+        try:
+            pipeline.run(follow=False)
+        finally:
+            pipeline.engine.dispose()
 
     def payments_of(self, merchant_id: uuid.UUID) -> list[Payment]:
         with self.sessions() as session:
@@ -146,7 +164,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         served = BackgroundServer(app, name="checkout").start()
         control = PeerControl(peer.url)
         try:
-            yield World(served.url, sessions, chain, peer, control)
+            yield World(served.url, db_url, node.url, sessions, chain, peer, control)
         finally:
             control.close()
             served.stop()
@@ -222,7 +240,8 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     assert page.text_content("#r-payment") == str(payment.id)
     assert page.text_content("#r-txid") == payment.txid
     assert page.text_content("#r-idr") == "Rp 12.000"
-    assert page.get_attribute("#explorer-link", "href") == f"/explorer/payment/{payment.id}"
+    explorer = page.get_attribute("#explorer-link", "href")
+    assert explorer == f"/explorer/payment/0x{escrow_payment_id(payment.id).hex()}"
     record = world.chain.platform.escrow.functions.getPayment(escrow_payment_id(payment.id)).call()
     assert (record[5], record[1]) == (HELD, payment.idr_amount)
     with world.sessions() as session:
@@ -231,6 +250,11 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     page.emulate_media(media="print")  # the printed receipt: no buttons, no header, the explorer address
     assert not page.is_visible("#print") and not page.is_visible("header")
     assert page.is_visible("#r-txid") and page.is_visible("#receipt-link")
+    page.emulate_media(media="screen")
+    world.index()  # the receipt's explorer link shows the deposit held in the escrow
+    page.click("#explorer-link")
+    assert page.text_content("#payment-status") == "held"
+    assert page.text_content("#settlement-payment") == str(payment.id)
 
 
 def test_a_tampered_amount_is_refused_and_nothing_is_recorded(world: World, page: Page) -> None:
