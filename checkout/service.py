@@ -51,6 +51,7 @@ from settlement.pi.platform_client import (
     PiPlatformClient,
     PiPlatformError,
 )
+from settlement.quotes.errors import QuoteAlreadyUsedError
 from settlement.quotes.models import Quote
 from settlement.quotes.service import QuoteService
 from settlement.requests import service as requests
@@ -388,7 +389,10 @@ class Checkout:
             try:
                 payment = self._record(pi_payment_id, hosted, quote_id)
             except MSCError:
-                self._cancel_on_pi(pi_app, pi.identifier)  # it will never be approved: unblock the Pioneer
+                with self.sessions() as session:
+                    recorded = payments_repo.by_pi_payment_id(session, pi_payment_id)
+                if recorded is None:  # never recorded, so never approved: unblock the Pioneer
+                    self._cancel_on_pi(pi_app, pi.identifier)
                 raise
         approved = pi_app.flow.approve(payment.id)
         if approved.status in (PaymentStatus.EXPIRED, PaymentStatus.ERROR):
@@ -411,11 +415,13 @@ class Checkout:
                 if hosted.request_id is not None:
                     requests.claim(session, hosted.request_id, payment.id)
                 return payment
-        except PaymentConflictError:
+        except (PaymentConflictError, QuoteAlreadyUsedError):
+            # A concurrent delivery of the same callback took the quote (the quote's row lock made
+            # this one wait for it) and recorded the payment: that payment is the answer.
             with self.sessions() as session:
                 existing = payments_repo.by_pi_payment_id(session, pi_payment_id)
             if existing is not None and existing.quote_id == quote_id:
-                return existing  # a concurrent delivery recorded it first
+                return existing
             raise
 
     def complete(self, pi_payment_id: str, txid: str, access_token: str) -> Payment:

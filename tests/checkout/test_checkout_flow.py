@@ -7,8 +7,9 @@ customer's sentence and a code, records nothing then, and cancels on Pi only pay
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -286,3 +287,65 @@ def test_completion_records_only_the_transaction_pi_links(shop: Shop) -> None:
     assert shop.queue.calls == [("payments.verify_and_complete", (done.json()["payment_id"],))]
     progress = shop.api.client.get(f"/pay/api/payments/{done.json()['payment_id']}").json()
     assert progress["paid"] is False and progress["failed"] is False
+
+
+def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    barrier = threading.Barrier(len(calls))
+    results: list[httpx.Response] = []
+
+    def run(call: Callable[[], httpx.Response]) -> None:
+        barrier.wait()
+        results.append(call())
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_callbacks_and_customers_are_settled_once(shop: Shop) -> None:
+    if shop.api.db.backend != "postgresql":
+        pytest.skip("concurrent writers are PostgreSQL's deployment (the embedded SQLite serves one process)")
+    merchant, _ = new_merchant(shop.api.db)
+    quote = shop.quote(merchant)
+    token, _ = shop.sign_in()
+    made = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+    body = {"pi_payment_id": made["identifier"], "quote_id": str(quote.id), "access_token": token}
+    answers = _at_once([lambda: shop.call("/pay/api/approve", body)] * 5)
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert {a.json()["payment_id"] for a in answers} == {answers[0].json()["payment_id"]}
+    pi = shop.pi_payment(made["identifier"])
+    assert pi["status"]["developer_approved"] is True and pi["status"]["cancelled"] is False
+    # Two customers pay one one-use request at the same moment: one is approved, one refused.
+    with shop.api.db.sessions.begin() as session:
+        request = requests_service.create(
+            session, merchant_id=merchant, amount=700_000, reference="Sate", reusable=False, expires_at=None
+        )
+    customers = []
+    for _ in range(2):
+        request_quote = shop.quote(merchant, request=request.id)
+        customer_token, _ = shop.sign_in()
+        pi_payment = shop.create_payment(
+            customer_token, _pi_amount(request_quote), _metadata(request_quote, merchant, request.id)
+        )
+        customers.append(
+            {
+                "pi_payment_id": pi_payment["identifier"],
+                "quote_id": str(request_quote.id),
+                "access_token": customer_token,
+            }
+        )
+    raced = _at_once([lambda c=c: shop.call("/pay/api/approve", c) for c in customers])  # type: ignore[misc]
+    assert sorted(r.status_code for r in raced) == [200, 409], [r.text for r in raced]
+    loser = next(c for c, r in zip(customers, raced, strict=True) if r.status_code == 409)
+    assert shop.pi_payment(loser["pi_payment_id"])["status"]["cancelled"] is True
+    with shop.api.db.sessions() as session:
+        held = requests_service.get(session, request.id)
+        recorded = session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(Payment.quote_id.in_([uuid.UUID(c["quote_id"]) for c in customers]))
+        )
+    assert held.status == "processing" and recorded == 1
