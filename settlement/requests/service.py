@@ -35,7 +35,8 @@ from settlement.requests.models import RequestStatus as R
 CREDITED = frozenset({PaymentStatus.PENDING_STELLAR, PaymentStatus.COMPLETED})
 """Payment statuses in which the customer's Pi is verified and credited: the request is paid."""
 RELEASED = frozenset({PaymentStatus.EXPIRED, PaymentStatus.REFUNDED})
-"""Payment statuses that end without a credit: the request can be paid again."""
+"""Payment statuses that end without a credit: the request can be paid again (so does ``error``
+when no Pi transaction was ever recorded for the payment; with one, an operator decides)."""
 MAX_AMOUNT_SEN = 10**15
 """The largest request (ten trillion Rupiah): far above any sale, far below what a quote can carry."""
 
@@ -109,7 +110,12 @@ def refresh(session: Session, request_id: uuid.UUID, now: datetime | None = None
     now = now or utcnow()
     request = get(session, request_id)
     if request.status == R.PROCESSING and request.payment_id is not None:
-        status = session.scalar(select(Payment.status).where(Payment.id == request.payment_id))
+        row = session.execute(
+            select(Payment.status, Payment.txid).where(Payment.id == request.payment_id)
+        ).one()
+        status = row.status
+        if status == PaymentStatus.ERROR and row.txid is None:
+            status = PaymentStatus.EXPIRED  # refused before any Pi transaction: nothing moved
         if status in CREDITED:
             reason = f"payment {request.payment_id} verified and credited"
             repository.move(session, request.id, R.PROCESSING, R.PAID, reason, now, {})

@@ -98,7 +98,25 @@ def test_one_use_request_is_claimed_by_exactly_one_of_concurrent_payments(
         # The winner's payment lapses: the request is free again, and another customer can claim it.
         session.execute(update(Payment).where(Payment.id == won[0]).values(status=PaymentStatus.EXPIRED))
         assert service.refresh(session, request_id).status == RequestStatus.OPEN
-    second = next(p for p in candidates if p != won[0])
+    # A payment refused before any Pi transaction frees it too; one refused with a transaction
+    # recorded holds it for an operator.
+    third = next(p for p in candidates if p != won[0])
+    with sessions.begin() as session:
+        service.claim(session, request_id, third)
+        session.execute(update(Payment).where(Payment.id == third).values(status=PaymentStatus.ERROR))
+        assert service.refresh(session, request_id).status == RequestStatus.OPEN
+    held = next(p for p in candidates if p not in (won[0], third))
+    with sessions.begin() as session:
+        service.claim(session, request_id, held)
+        session.execute(
+            update(Payment).where(Payment.id == held).values(status=PaymentStatus.ERROR, txid="ab" * 32)
+        )
+        assert service.refresh(session, request_id).status == RequestStatus.PROCESSING
+        session.execute(
+            update(Payment).where(Payment.id == held).values(status=PaymentStatus.EXPIRED, txid=None)
+        )
+        assert service.refresh(session, request_id).status == RequestStatus.OPEN
+    second = next(p for p in candidates if p not in (won[0], third, held))
     with sessions.begin() as session:
         service.claim(session, request_id, second)
         session.execute(update(Payment).where(Payment.id == second).values(status=PaymentStatus.COMPLETED))
@@ -108,10 +126,7 @@ def test_one_use_request_is_claimed_by_exactly_one_of_concurrent_payments(
             service.claim(session, request_id, other)
     with sessions.begin() as session:
         moves = [(h.from_status, h.to_status) for h in service.repository.history(session, request_id)]
-    assert moves == [
-        ("", "open"),
-        ("open", "processing"),
-        ("processing", "open"),
+    assert moves == [("", "open")] + [("open", "processing"), ("processing", "open")] * 3 + [
         ("open", "processing"),
         ("processing", "paid"),
     ]
