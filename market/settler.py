@@ -19,6 +19,17 @@ One round (:meth:`Settler.run_once`):
    batch (its fills linked to it) *before* it is broadcast; then the receipt decides as in 1.
 
 Only one settler may run per settler key (nonces are taken from the node's pending count).
+
+Write-ahead audit (the shape "a transaction sent before its record is written"): the settler does
+not have it. ``store.record_batch`` commits the signed transaction (raw bytes, hash, nonce) and links
+its fills in its own transaction and returns before ``send_raw_transaction`` is called, so a crash
+at any point leaves either nothing sent and nothing recorded (the fills are still unbatched) or a
+``prepared`` batch that recovery decides from the chain: the receipt of that exact hash, else a
+rebroadcast of the same bytes (same nonce: it can settle at most once), else, when the nonce went to
+another transaction, the contract's ``filled(orderHash)`` compared with what the database settled
+before the fills are released (tests/market/test_settler.py kills the round at ``recorded`` and at
+``sent``). Left open: a batch is confirmed at its receipt, with no confirmation depth, so a reorg
+deeper than that block would need an operator.
 """
 
 from __future__ import annotations

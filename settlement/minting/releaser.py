@@ -7,6 +7,15 @@ transaction. Booking reads the chain, not the transaction's outcome, so a releas
 someone else (anyone may release after the hold; the payer earlier) or by a run killed before
 its bookkeeping is booked too, and the ledger's idempotency key books it once.
 
+Write-ahead audit (the shape "a transaction sent before its record is written"): a
+``releaseBatch`` needs no record of its own, because the escrow's state is the record. A crash
+after the send and before the booking loses nothing (the next run reads the payment as
+``Released`` and books it under the payment's idempotency key, the one the escrow books use) and
+duplicates nothing (a second release of the same id is skipped or refused by the escrow, so a
+resend only costs gas). What a receipt alone cannot say is whether the release stays: a reorg
+can take it away, so releases are booked only at ``confirmations`` blocks below the head (the
+minter's depth); a release a reorg removed shows as held again and is sent again.
+
 No payment holds up another: the escrow's ``releaseBatch`` skips (``ReleaseSkipped``) a payment
 whose merchant it cannot pay (a frozen account), which stays held and unbooked and is tried again
 next run; and should a batch revert anyway (an escrow deployed before that change, or a cause not
@@ -49,6 +58,8 @@ class EscrowReleaser:
         sender: Sends the releaseBatch transactions (any account may release after the hold).
         batch_size: Payment ids per releaseBatch (at most the escrow's MAX_BATCH).
         clock: Current UTC time.
+        confirmations: Blocks on top of a release before it is booked (0: the head is final, as
+            on the local development chain).
     """
 
     def __init__(
@@ -59,8 +70,12 @@ class EscrowReleaser:
         *,
         batch_size: int = 200,
         clock: Callable[[], datetime] = utcnow,
+        confirmations: int = 0,
     ) -> None:
+        if confirmations < 0:
+            raise ValueError("confirmations must be at least 0")
         self.sessions = sessions
+        self.confirmations = confirmations
         self.platform = platform
         self.sender = sender
         self.batch_size = min(batch_size, MAX_ESCROW_BATCH)
@@ -93,8 +108,7 @@ class EscrowReleaser:
             ]
             if held:
                 self._release(held)
-            records = self._read(chunk)
-            for holding, record in zip(chunk, records, strict=True):
+            for holding, record in zip(chunk, self._read(chunk), strict=True):
                 if record.status == ESCROW_STATUS_HELD and holding in held:
                     log.warning(
                         "escrow %s (payment %s) is due but was not released (its merchant cannot "
@@ -102,10 +116,11 @@ class EscrowReleaser:
                         holding.escrow_id,
                         holding.payment_id,
                     )
+            deep = self._read(chunk, self._booking_block())
             booked += self._book(
                 [
                     (h, r.amount)
-                    for h, r in zip(chunk, records, strict=True)
+                    for h, r in zip(chunk, deep, strict=True)
                     if r.status == ESCROW_STATUS_RELEASED
                 ]
             )
@@ -117,6 +132,9 @@ class EscrowReleaser:
         escrow = self.platform.escrow.functions
         ids = [bytes.fromhex(h.escrow_id[2:]) for h in held]
         with self.lock.hold():
+            # A reorg may have dropped what this key sent (a release shows held again): take the
+            # next nonce from the node, never from a cache past a gap that would never be mined.
+            self.sender.reset_nonces()
             try:
                 self.sender.transact(escrow.releaseBatch(ids))
                 return
@@ -128,9 +146,15 @@ class EscrowReleaser:
                 except ChainError as exc:
                     log.warning("release of escrow %s failed: %s", holding.escrow_id, exc)
 
-    def _read(self, holdings: list[EscrowHolding]) -> list[EscrowRecord]:
+    def _booking_block(self) -> int | None:
+        """The block releases are booked at: ``confirmations`` below the head (None: the head)."""
+        if self.confirmations == 0:
+            return None
+        return max(int(self.platform.w3.eth.block_number) - self.confirmations, 0)
+
+    def _read(self, holdings: list[EscrowHolding], block: int | None = None) -> list[EscrowRecord]:
         ids = [bytes.fromhex(h.escrow_id[2:]) for h in holdings]
-        return read_escrow_records(self.platform.w3, self.platform.escrow.address, ids)
+        return read_escrow_records(self.platform.w3, self.platform.escrow.address, ids, block)
 
     def _book(self, released: list[tuple[EscrowHolding, int]]) -> int:
         """Books releases the chain shows, each once (conditional on ``released_at`` being empty), at

@@ -138,15 +138,16 @@ def _escrow(
     sender = TransactionSender(
         platform.w3, Signer.from_settings(chain), platform.decoder, receipt_timeout_s=chain.receipt_timeout_s
     )
+    confirmations = settings.mint_confirmations(int(platform.w3.eth.chain_id))
     minter = EscrowMinter(
         sessions,
         platform,
         sender,
         hold_seconds=settings.worker_escrow_hold_seconds,
-        confirmations=settings.mint_confirmations(int(platform.w3.eth.chain_id)),
+        confirmations=confirmations,
         confirmation_wait_s=settings.worker_confirmation_wait_seconds,
     )
-    return minter, EscrowReleaser(sessions, platform, sender)
+    return minter, EscrowReleaser(sessions, platform, sender, confirmations=confirmations)
 
 
 def build_context(environ: Mapping[str, str]) -> WorkerContext:

@@ -3,6 +3,8 @@ including releases someone else made on-chain."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
@@ -25,6 +27,7 @@ from tests.settlement.minting.support import (
 
 ANVIL_PORT = 8712
 HOLD = 100
+DEPTH = 3
 
 
 def test_due_escrows_are_released_and_booked_once(db: Db, chain: Chain) -> None:
@@ -109,6 +112,9 @@ class _BatchRevertingSender:
         self.address = real.address
         self.singles = 0
 
+    def reset_nonces(self) -> None:
+        self.real.reset_nonces()
+
     def transact(self, fn: ContractFunction, **kwargs: int) -> object:
         if fn.fn_name == "releaseBatch":
             raise ContractRevertError("MSCAccountFrozen", {})
@@ -138,3 +144,55 @@ def test_a_reverting_batch_falls_back_to_single_releases(db: Db, chain: Chain) -
     assert sender.singles == len(ids)  # each tried on its own
     assert chain.escrowed() == sum(a for i, (_m, a) in info.items() if i not in payable)
     assert ledger_balanced(db.sessions)
+
+
+def test_a_release_is_booked_at_depth_and_a_reorged_one_is_sent_again_and_booked_once(
+    sqlite_db: Db, chain: Chain
+) -> None:
+    """A crash between a releaseBatch and its booking loses nothing (the chain is the record and is
+    read back); a release a reorg takes away is not booked early, is found held again, is released
+    again and is booked once, at the confirmation depth."""
+    db, w3 = sqlite_db, chain.w3
+    merchants = merchant_map(1)
+    ids = make_pending(db.sessions, list(merchants), 2)
+    info = amounts(db.sessions, ids)
+    minter = EscrowMinter(
+        db.sessions,
+        chain.platform,
+        chain.sender(chain.depositor),
+        merchant_addresses=resolver(merchants),
+        hold_seconds=HOLD,
+    )
+    assert minter.run_once().completed == 2
+    chain.advance(HOLD + 1)
+    keeper = Web3.to_checksum_address(chain.redeemer.address)
+    releaser = EscrowReleaser(db.sessions, chain.platform, chain.sender(chain.redeemer), confirmations=DEPTH)
+    start, nonce = w3.eth.block_number, w3.eth.get_transaction_count(keeper)
+    merchant_id = next(iter(merchants))
+
+    assert releaser.run_once() == 0  # released, not deep enough to book
+    assert chain.escrowed() == 0 and w3.eth.get_transaction_count(keeper) == nonce + 1
+    assert releaser.run_once() == 0 and w3.eth.get_transaction_count(keeper) == nonce + 1  # not resent
+
+    _rpc(w3, "anvil_reorg", [w3.eth.block_number - start, []])  # the release is gone
+    assert chain.escrowed() == sum(a for _, a in info.values())
+    with db.sessions() as session:
+        assert balance_of(session, chart.msc_merchant_balance(merchant_id)) == 0  # nothing booked
+
+    assert releaser.run_once() == 0  # found held again: released again
+    assert chain.escrowed() == 0
+    _rpc(w3, "anvil_mine", [hex(DEPTH)])
+    assert releaser.run_once() == 2
+    assert releaser.run_once() == 0
+    with db.sessions() as session:
+        assert balance_of(session, chart.msc_merchant_balance(merchant_id)) == sum(
+            a for _, a in info.values()
+        )
+        assert balance_of(session, chart.msc_minted_to_escrow(merchant_id)) == 0
+    assert ledger_balanced(db.sessions)
+
+
+def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
+    answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    assert "error" not in answer, answer
+    return answer["result"]
