@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
+from pydantic import Field, SecretStr, model_validator
+
+from common.secrets import secret_refusal
 from common.settings import EnvSettings
 from settlement.pi.horizon import PI_TESTNET_PASSPHRASE
 from settlement.workers.retry import RetryPolicy
@@ -13,6 +17,30 @@ from settlement.workers.retry import RetryPolicy
 PRODUCTION_MINT_CONFIRMATIONS = 12
 #: The chain id of the local anvil the project starts (no reorgs unless a test makes one).
 LOCAL_DEV_CHAIN_ID = 31337
+#: Development accounts of anvil's public mnemonic a production key is checked against.
+DEV_KEYS_CHECKED = 20
+
+Environment = Literal["development", "production"]
+
+
+def production_refusal(name: str, secret: str, *, required: bool = False) -> str | None:
+    """Why the secret setting ``name`` must not be used in production (:mod:`common.secrets`), or
+    None. An empty value is refused only when ``required``: an unset optional secret turns its
+    component off."""
+    if not secret and not required:
+        return None
+    problem = secret_refusal(secret)
+    return None if problem is None else f"{name} is refused in production: {problem}"
+
+
+def _dev_key_refusal(name: str, key: str) -> str | None:
+    """Why ``key`` must not sign in production: it is a key of anvil's public mnemonic."""
+    from chain.signer import dev_private_key  # deferred: deriving the keys is slow, production only
+
+    normalized = key.lower().removeprefix("0x")
+    if any(normalized == dev_private_key(i).removeprefix("0x") for i in range(DEV_KEYS_CHECKED)):
+        return f"{name} is refused in production: it is a public development key (anvil's mnemonic)"
+    return production_refusal(name, key, required=True)
 
 
 class WorkerSettings(EnvSettings):
@@ -56,9 +84,13 @@ class WorkerSettings(EnvSettings):
             the demo, the tests), else :data:`PRODUCTION_MINT_CONFIRMATIONS`.
         worker_confirmation_wait_seconds: How long one mint run waits for that depth before it
             leaves the batch open for the next run (it holds the settlement key's lock meanwhile).
+        environment: The deployment's ``MSC_API_ENVIRONMENT``; ``production`` refuses to start
+            with a redeemer key of anvil's public mnemonic or a published or guessable broker
+            password (:mod:`common.secrets`).
     """
 
     env_prefix = "MSC_"
+    env_aliases: ClassVar[dict[str, str]] = {"environment": "MSC_API_ENVIRONMENT"}
 
     broker_url: str = ""
     worker_queue: str = "msc-settlement"
@@ -80,6 +112,23 @@ class WorkerSettings(EnvSettings):
     worker_redemption_max_valid_seconds: int = Field(default=86_400, ge=60, le=366 * 86_400)
     worker_mint_confirmations: int | None = Field(default=None, ge=0, le=1_000)
     worker_confirmation_wait_seconds: float = Field(default=30.0, ge=0)
+    environment: Environment = "development"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secrets_in_production(self) -> Self:
+        if self.environment != "production":
+            return self
+        password = urlsplit(self.broker_url).password if self.broker_url else None
+        problems = [
+            production_refusal("the broker URL's password", password or ""),
+            _dev_key_refusal("worker_redeemer_key", self.worker_redeemer_key.get_secret_value())
+            if self.worker_redeemer_key is not None
+            else None,
+        ]
+        for problem in problems:
+            if problem is not None:
+                raise ValueError(problem)
+        return self
 
     def mint_confirmations(self, chain_id: int) -> int:
         """The confirmation depth the minter books at on the chain ``chain_id`` (see the attribute)."""
@@ -108,15 +157,28 @@ class PiSettings(EnvSettings):
         horizon_url: Pi Horizon root.
         network_passphrase: ``Pi Network`` (mainnet) or ``Pi Testnet``.
         app_address: The app wallet's public key: the only destination customers may pay.
+        environment: The deployment's ``MSC_API_ENVIRONMENT``; ``production`` refuses an API key
+            published in the repository or not random (:mod:`common.secrets`). Unset, the Pi flow
+            does not run.
     """
 
     env_prefix = "MSC_PI_"
+    env_aliases: ClassVar[dict[str, str]] = {"environment": "MSC_API_ENVIRONMENT"}
 
     api_key: SecretStr = SecretStr("")
     platform_url: str = "https://api.minepi.com/v2"
     horizon_url: str = "https://api.testnet.minepi.com"
     network_passphrase: str = PI_TESTNET_PASSPHRASE
     app_address: str = ""
+    environment: Environment = "development"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_api_key_in_production(self) -> Self:
+        if self.environment == "production":
+            problem = production_refusal("MSC_PI_API_KEY", self.api_key.get_secret_value())
+            if problem is not None:
+                raise ValueError(problem)
+        return self
 
     @property
     def configured(self) -> bool:
