@@ -7,9 +7,9 @@ from settlement.escrowbooks.service import EscrowOutcomeBooker
 from settlement.escrowbooks.settings import EscrowBooksSettings
 from settlement.workers.context import WorkerContext
 from settlement.workers.retry import StepBusyError
-from settlement.workers.steps import StepResult
+from settlement.workers.steps import BOOK_OUTCOMES, StepResult
 
-BOOK_OUTCOMES = "escrow.book_outcomes"
+__all__ = ["BOOK_OUTCOMES", "book_outcomes"]
 
 
 def book_outcomes(ctx: WorkerContext, settings: EscrowBooksSettings | None = None) -> StepResult:

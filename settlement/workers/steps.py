@@ -29,6 +29,7 @@ APPROVE = "payments.approve"
 VERIFY = "payments.verify_and_complete"
 MINT = "payments.mint"
 RELEASE = "escrow.release"
+BOOK_OUTCOMES = "escrow.book_outcomes"
 PAYOUT = "payouts.process"
 FINISH_REDEMPTION = "redemptions.finish"
 SWEEP = "payments.sweep"
@@ -315,6 +316,9 @@ def sweep(ctx: WorkerContext) -> StepResult:
         follow.extend(FollowUp(FINISH_REDEMPTION, (str(iid),)) for iid in intents)
     if ctx.releaser is not None:
         follow.append(FollowUp(RELEASE))
+        # The books follow what others do on-chain (refunds, disputes, the guarantee fund), in this
+        # runner as on Celery beat; it skips cleanly where no escrow is deployed or indexed.
+        follow.append(FollowUp(BOOK_OUTCOMES))
     if ctx.reconciler is not None:
         follow.append(FollowUp(PI_RECONCILE))
     if ctx.webhooks is not None:
