@@ -318,7 +318,7 @@ def test_two_minters_at_once_on_postgresql_never_take_the_same_payment(pg_db: Db
         minted = session.scalars(
             select(JournalEntry.reference).where(JournalEntry.kind == "msc_minted_to_escrow")
         ).all()
-    assert sorted(m for m in minted if uuid.UUID(m) in set(ids)) == sorted(str(p) for p in ids)
+    assert sorted(str(m) for m in minted if uuid.UUID(str(m)) in set(ids)) == sorted(str(p) for p in ids)
     assert chain.escrowed() == chain.supply() == sum(a for _, a in amounts(pg_db.sessions, ids).values())
 
 
