@@ -26,10 +26,14 @@ from tests.settlement.minting.support import (
 ANVIL_PORT = 8789
 
 
-@pytest.fixture
-def fresh_db(tmp_path: Path) -> Iterator[Db]:
+@pytest.fixture(params=("sqlite", "postgresql"))
+def fresh_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     """A database of this test alone: the settlement key's books hold nothing of other tests."""
-    database = open_db("sqlite", f"sqlite:///{tmp_path / 'owed.sqlite3'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'owed.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_schema_factory")()
+    database = open_db(str(request.param), url)
     yield database
     database.engine.dispose()
 
