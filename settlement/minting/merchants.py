@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 MerchantAddresses = Callable[[Session, Collection[str]], Mapping[str, str]]
-"""``(session, merchant ids) -> {merchant id: EIP-55 address}``; unknown ids are left out."""
+"""``(session, merchant ids) -> {merchant id: EIP-55 address}``; unknown ids are left out. A
+stored value that is no address is passed through as it is: the minter refuses that payment
+alone (``error`` with the reason) instead of failing the whole claim."""
 
 _merchants = table("merchants", column("id", Uuid), column("evm_address", String))
 
@@ -33,4 +35,8 @@ def merchant_addresses_from_table(session: Session, merchant_ids: Collection[str
     rows = session.execute(
         select(_merchants.c.id, _merchants.c.evm_address).where(_merchants.c.id.in_(wanted))
     )
-    return {wanted[row.id]: Web3.to_checksum_address(row.evm_address) for row in rows}
+    return {wanted[row.id]: _checksummed(str(row.evm_address)) for row in rows}
+
+
+def _checksummed(address: str) -> str:
+    return Web3.to_checksum_address(address) if Web3.is_address(address) else address

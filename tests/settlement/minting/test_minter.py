@@ -7,12 +7,14 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, Uuid, column, insert, select, table
 from web3 import Web3
 
 from audit.reconcile.chainview import ChainView
 from audit.reconcile.checks import default_checks, settlement_account_balance_booked
+from chain.signer import Signer
 from common.errors import ValidationError
+from common.sql.helpers import UtcDateTime
 from settlement.ledger import chart
 from settlement.ledger.models import JournalEntry
 from settlement.ledger.service import balance_of
@@ -279,6 +281,56 @@ def test_an_open_batch_holding_an_unpayable_merchant_drops_it_and_completes(db: 
         batch = session.get(MintBatch, batch_id)
         assert batch is not None and (batch.state, batch.total_amount) == ("completed", good_total)
         assert session.get(EscrowHolding, bad_ids[0]) is None
+
+
+def test_merchants_table_addresses_the_escrow_refuses_or_malformed_go_to_error_alone(
+    sqlite_db: Db, chain: Chain
+) -> None:
+    """Through the real ``merchants`` table: one merchant's address that is the token, one that is
+    no address at all; only their payments go to error, the good merchant's batch is minted."""
+    db = sqlite_db
+    rows = {
+        uuid.uuid4(): Signer.dev(5).address,
+        uuid.uuid4(): chain.platform.msc.address,
+        uuid.uuid4(): "0xnot-an-address",
+    }
+    merchants = table(
+        "merchants",
+        column("id", Uuid),
+        column("name", String),
+        column("kelurahan", String),
+        column("evm_address", String),
+        column("pi_username", String),
+        column("created_at", UtcDateTime),
+    )
+    with db.sessions.begin() as session:
+        session.execute(
+            insert(merchants),
+            [
+                {
+                    "id": mid,
+                    "name": f"shop {i}",
+                    "kelurahan": "Kartoharjo",
+                    "evm_address": address,
+                    "pi_username": f"shop-{mid.hex[:12]}",
+                    "created_at": utcnow(),
+                }
+                for i, (mid, address) in enumerate(rows.items())
+            ],
+        )
+    good, token, malformed = (str(m) for m in rows)
+    good_ids = make_pending(db.sessions, [good], 2)
+    bad_ids = make_pending(db.sessions, [token, malformed], 2)
+
+    report = EscrowMinter(db.sessions, chain.platform, chain.sender(chain.depositor)).run_once()
+
+    assert (report.completed, report.failed) == (2, 2)
+    assert statuses(db.sessions, good_ids) == {"completed": 2}
+    assert statuses(db.sessions, bad_ids) == {"error": 2}
+    with db.sessions() as session:
+        reasons = {p: (session.get(Payment, p) or Payment()).error_reason or "" for p in bad_ids}
+    assert "is the MSC token" in reasons[bad_ids[0]] and "is not an EVM address" in reasons[bad_ids[1]]
+    assert chain.supply() == chain.escrowed() == sum(a for _, a in amounts(db.sessions, good_ids).values())
 
 
 def test_a_payer_the_escrow_cannot_pay_back_is_refused_at_construction(db: Db, chain: Chain) -> None:
