@@ -32,6 +32,8 @@ MODEL_MODULES = (
     "audit.store.models",
     "market.models",
     "settlement.requests.models",
+    "custody.models",
+    "accounts.models",
 )
 
 for module in MODEL_MODULES:
