@@ -198,6 +198,8 @@ class Receipt:
     merchant: Merchant | None
     hosted: HostedQuote | None
     request: PaymentRequest | None
+    paid_at: datetime | None = None
+    """When the customer's Pi was verified and credited (the move to ``pending_stellar``)."""
 
     @property
     def paid(self) -> bool:
@@ -302,8 +304,16 @@ class Checkout:
                 request = requests.refresh(session, hosted.request_id)
             merchant_id = hosted.merchant_id if hosted is not None else _uuid_or_none(payment.merchant_id)
             merchant = session.get(Merchant, merchant_id) if merchant_id is not None else None
+            paid_at = next(
+                (
+                    h.at
+                    for h in self.payments.history(session, payment.id)
+                    if h.to_status == PaymentStatus.PENDING_STELLAR
+                ),
+                None,
+            )
         assert quote is not None
-        return Receipt(payment, quote, merchant, hosted, request)
+        return Receipt(payment, quote, merchant, hosted, request, paid_at)
 
     # ------------------------------------------------------------------------------ pricing
 

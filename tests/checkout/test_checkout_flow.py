@@ -290,19 +290,20 @@ def test_completion_records_only_the_transaction_pi_links(shop: Shop) -> None:
 
 
 def _at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """The answers of ``calls`` made at the same moment, in the order of ``calls``."""
     barrier = threading.Barrier(len(calls))
-    results: list[httpx.Response] = []
+    results: dict[int, httpx.Response] = {}
 
-    def run(call: Callable[[], httpx.Response]) -> None:
+    def run(index: int, call: Callable[[], httpx.Response]) -> None:
         barrier.wait()
-        results.append(call())
+        results[index] = call()
 
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return results
+    return [results[i] for i in range(len(calls))]
 
 
 def test_concurrent_callbacks_and_customers_are_settled_once(shop: Shop) -> None:
@@ -340,7 +341,7 @@ def test_concurrent_callbacks_and_customers_are_settled_once(shop: Shop) -> None
     raced = _at_once([lambda c=c: shop.call("/pay/api/approve", c) for c in customers])  # type: ignore[misc]
     assert sorted(r.status_code for r in raced) == [200, 409], [r.text for r in raced]
     loser = next(c for c, r in zip(customers, raced, strict=True) if r.status_code == 409)
-    assert shop.pi_payment(loser["pi_payment_id"])["status"]["cancelled"] is True
+    assert shop.pi_payment(loser["pi_payment_id"])["status"]["cancelled"] is True, [r.text for r in raced]
     with shop.api.db.sessions() as session:
         held = requests_service.get(session, request.id)
         recorded = session.scalar(
