@@ -125,7 +125,7 @@ def content_security_policy(settings: CheckoutSettings) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {settings.frame_ancestors}",
         ]
     )
 

@@ -11,6 +11,8 @@ from common.settings import EnvSettings
 
 PI_SDK_URL = "https://sdk.minepi.com/pi-sdk.js"
 """Pi's own SDK script, loaded by the checkout page in the Pi Browser."""
+PI_SANDBOX_ORIGIN = "https://sandbox.minepi.com"
+"""Pi's sandbox, which shows an app under test in a frame (``Pi.init({sandbox: true})``)."""
 
 
 class CheckoutSettings(EnvSettings):
@@ -20,7 +22,8 @@ class CheckoutSettings(EnvSettings):
         sdk_url: The Pi SDK script the page loads: Pi's (:data:`PI_SDK_URL`) in production, the
             local peer's stand-in (``http://127.0.0.1:8765/sdk/pi-sdk.js``) in development and
             tests. The page's Content-Security-Policy allows exactly this script's origin.
-        sandbox: ``Pi.init({sandbox})``: true while the Pi app is tested in Pi's sandbox.
+        sandbox: ``Pi.init({sandbox})``: true while the Pi app is tested in Pi's sandbox, which
+            frames the app: only then may :data:`PI_SANDBOX_ORIGIN` frame the checkout pages.
         public_url: The origin customers reach the checkout at (QR codes encode it); empty: the
             origin of the request.
         poll_ms: How often the page asks for a payment's progress.
@@ -61,6 +64,11 @@ class CheckoutSettings(EnvSettings):
     def secure_cookies(self) -> bool:
         """Whether cookies get ``Secure``: when asked, and always in production."""
         return self.cookie_secure or self.environment == "production"
+
+    @property
+    def frame_ancestors(self) -> str:
+        """Who may frame the pages: nobody, or Pi's sandbox while testing in it."""
+        return f"'self' {PI_SANDBOX_ORIGIN}" if self.sandbox else "'none'"
 
     @property
     def sdk_origin(self) -> str:

@@ -25,3 +25,9 @@ def test_production_needs_https_and_sets_secure_cookies() -> None:
             CheckoutSettings.from_env({"MSC_API_ENVIRONMENT": "production", **bad})
     with pytest.raises(ConfigurationError, match="MSC_CHECKOUT_SDK_URL"):
         CheckoutSettings.from_env({"MSC_CHECKOUT_SDK_URL": "javascript:alert(1)"})
+
+
+def test_only_pis_sandbox_may_frame_the_pages_and_only_in_sandbox_mode() -> None:
+    assert CheckoutSettings.from_env({}).frame_ancestors == "'none'"
+    sandbox = CheckoutSettings.from_env({"MSC_CHECKOUT_SANDBOX": "true"})
+    assert sandbox.frame_ancestors == "'self' https://sandbox.minepi.com"
