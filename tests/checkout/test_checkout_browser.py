@@ -315,7 +315,9 @@ def test_a_payment_request_is_paid_once_and_refused_the_second_time(world: World
     page.click("#pay")
     page.click("#pi-wallet-pay")
     page.wait_for_url("**/pay/receipt/**", timeout=60_000)
-    assert "Proof of payment" in page.text_content("h1") or "Payment" in page.text_content("h1")
+    page.wait_for_selector("#escrow:has-text('escrow')", timeout=90_000)
+    assert page.text_content("h1") == "Proof of payment"  # in English, as chosen
+    assert page.text_content("#r-reference") == "Kain #7" and page.text_content("#r-idr") == "Rp 45.000"
     page.goto(f"{world.url}/pay/r/{request.id}")
     assert "already been paid" in page.text_content("#request-status")
     assert page.query_selector("#continue") is None

@@ -261,7 +261,7 @@ def test_a_one_use_request_is_approved_for_one_customer_only(shop: Shop) -> None
     assert shop.pi_payment(second["identifier"])["status"]["cancelled"] is True
     assert shop.counts() == before
     page = shop.api.client.get(f"/pay/r/{request.id}")
-    assert "sudah dibayar" in page.text and 'id="continue"' not in page.text
+    assert "sedang membayar" in page.text and 'id="continue"' not in page.text
 
 
 def test_completion_records_only_the_transaction_pi_links(shop: Shop) -> None:
