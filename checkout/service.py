@@ -64,6 +64,7 @@ from settlement.workers.steps import VERIFY
 log = logging.getLogger(__name__)
 
 MEMO_LIMIT = 100
+"""Characters of the memo the Pioneer sees in the Pi wallet."""
 
 
 class MerchantNotFoundError(NotFoundError):
@@ -392,9 +393,11 @@ class Checkout:
             try:
                 pi = check_binding(pi_app.platform, pi_payment_id, binding, app_address=pi_app.app_address)
             except PiPaymentMismatchError:
-                # Bound to this very quote but not its amount (tampered): never approved, so cancel
-                # it on Pi and let the customer start again. A payment not bound to us is left alone.
-                self._cancel_on_pi(pi_app, pi_payment_id)
+                # Bound to this very quote but not its amount (tampered): never recorded, so never
+                # approved; cancel it on Pi and let the customer start again. A payment not bound
+                # to us (PiPaymentNotBoundError) is left alone, and so is one recorded already.
+                if recorded is None:
+                    self._cancel_on_pi(pi_app, pi_payment_id)
                 raise
             try:
                 payment = self._record(pi_payment_id, hosted, quote_id)
@@ -541,12 +544,8 @@ class Checkout:
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
+    """``value`` as a UUID (a merchant's id as payments record it), or None if it is not one."""
     try:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-def quote_deadline(view: QuoteView) -> datetime:
-    """When the quote's price stops being firm."""
-    return view.quote.expires_at
