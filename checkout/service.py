@@ -469,6 +469,24 @@ class Checkout:
             PiSignInRefusedError: the access token is not accepted by Pi.
             CheckoutPaymentNotFoundError: another Pioneer's payment.
         """
+        return self._finish(
+            pi_payment_id,
+            access_token,
+            "left unpaid by an earlier visit; cancelled at the customer's next sign-in",
+        )
+
+    def cancelled(self, pi_payment_id: str, access_token: str) -> Payment | None:
+        """``onCancel`` / ``onError``: the Pi dialog closed; an unpaid payment is cancelled and
+        expired, and one whose Pi transaction went out anyway is settled (never lost).
+
+        Raises:
+            PiSignInRefusedError: the access token is not accepted by Pi.
+            CheckoutPaymentNotFoundError: another Pioneer's payment.
+        """
+        return self._finish(pi_payment_id, access_token, "cancelled by the customer in the Pi wallet")
+
+    def _finish(self, pi_payment_id: str, access_token: str, reason: str) -> Payment | None:
+        """Settles (transaction linked) or cancels and expires (none) the Pioneer's Pi payment."""
         pi_app = self._pi()
         user = pi_app.me(access_token)
         pi = pi_app.platform.get_payment(pi_payment_id)
@@ -478,7 +496,7 @@ class Checkout:
             payment = payments_repo.by_pi_payment_id(session, pi_payment_id)
         if pi.transaction is not None:
             if payment is None:
-                return None  # paid but never approved by us: not possible through Pi; left to the reconciler
+                return None  # Pi lets a wallet pay only what we approved, after recording it
             with contextlib.suppress(InvalidTransitionError):
                 payment = pi_app.flow.submit_txid(payment.id, pi.transaction.txid)
             self.tasks.enqueue(VERIFY, str(payment.id))
@@ -486,32 +504,9 @@ class Checkout:
         self._cancel_on_pi(pi_app, pi_payment_id)
         if payment is None:
             return None
-        expired = pi_app.flow.expire(
-            payment.id, "left unpaid by an earlier visit; cancelled at the customer's next sign-in"
-        )
+        expired = pi_app.flow.expire(payment.id, reason)
         self._release_request(payment)
         return expired
-
-    def cancelled(self, pi_payment_id: str, access_token: str) -> Payment | None:
-        """``onCancel``: the customer closed the Pi dialog; our payment (if any) is expired.
-
-        Raises:
-            PiSignInRefusedError: the access token is not accepted by Pi.
-            CheckoutPaymentNotFoundError: another Pioneer's payment.
-        """
-        pi_app = self._pi()
-        user = pi_app.me(access_token)
-        pi = pi_app.platform.get_payment(pi_payment_id)
-        if pi.user_uid != user.uid:
-            raise CheckoutPaymentNotFoundError(pi_payment_id)
-        with self.sessions() as session:
-            payment = payments_repo.by_pi_payment_id(session, pi_payment_id)
-        if payment is None:
-            return None
-        if pi.transaction is None:
-            payment = pi_app.flow.expire(payment.id, "cancelled by the customer in the Pi wallet")
-            self._release_request(payment)
-        return payment
 
     def _customers_payment(
         self, pi_app: CheckoutPi, pi_payment_id: str, user: PiUser

@@ -350,3 +350,33 @@ def test_concurrent_callbacks_and_customers_are_settled_once(shop: Shop) -> None
             .where(Payment.quote_id.in_([uuid.UUID(c["quote_id"]) for c in customers]))
         )
     assert held.status == "processing" and recorded == 1
+
+
+def test_a_closed_dialog_expires_an_unpaid_payment_and_settles_a_paid_one(shop: Shop) -> None:
+    merchant, _ = new_merchant(shop.api.db)
+    token, _ = shop.sign_in()
+    payments: dict[str, str] = {}
+    for name in ("unpaid", "paid"):
+        quote = shop.quote(merchant)
+        made = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+        body = {"pi_payment_id": made["identifier"], "quote_id": str(quote.id), "access_token": token}
+        approved = shop.call("/pay/api/approve", body)
+        assert approved.status_code == 200, approved.text
+        payments[name] = made["identifier"]
+        if name == "unpaid":
+            closed = shop.call(
+                "/pay/api/cancel", {"pi_payment_id": made["identifier"], "access_token": token}
+            )
+            assert closed.status_code == 200 and closed.json()["status"] == "expired"
+            assert shop.pi_payment(made["identifier"])["status"]["cancelled"] is True
+    paid = shop.sdk.post(
+        f"/_peer/sdk/payments/{payments['paid']}/pay", content=_json({"access_token": token})
+    )
+    assert paid.status_code == 200
+    # onError after the Pi left the wallet: the payment is settled, never expired.
+    closed = shop.call("/pay/api/cancel", {"pi_payment_id": payments["paid"], "access_token": token})
+    assert closed.status_code == 200 and closed.json()["status"] == "pending_anchor"
+    assert [name for name, _args in shop.queue.calls] == ["payments.verify_and_complete"]
+    stranger, _ = shop.sign_in()
+    refused = shop.call("/pay/api/cancel", {"pi_payment_id": payments["paid"], "access_token": stranger})
+    assert (refused.status_code, refused.json()["error"]) == (404, "checkout_payment_not_found")
