@@ -27,8 +27,11 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.payment_requests.endpoints import router as payment_requests_router
+from audit.explorer import queries
+from audit.explorer.endpoints import reading
 from checkout import qr
 from checkout.messages import customer_message
 from checkout.schemas import ApproveRequest, CompleteRequest, PaymentProgress, PiPaymentRequest, QuoteRenewal
@@ -41,6 +44,7 @@ from settlement.payments.service import PaymentService
 from webui.i18n import (
     LANGUAGE_COOKIE,
     LANGUAGE_PARAM,
+    N_,
     PageTemplates,
     gettext,
     negotiate,
@@ -207,6 +211,32 @@ async def _form(request: Request) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body (first value of each field)."""
     body = (await request.body()).decode("utf-8", errors="replace")
     return {key: values[0] for key, values in parse_qs(body, max_num_fields=10).items()}
+
+
+LEDGER_STATUS = {
+    "held": N_("Held in escrow"),
+    "disputed": N_("Held in escrow (disputed)"),
+    "released": N_("Released to the merchant"),
+    "refunded": N_("Refunded to the payer"),
+    "split": N_("Decided by the arbiter"),
+}
+"""The escrow deposit's status on the public ledger, as a customer reads it."""
+
+
+def ledger_state(request: Request, payment_id: uuid.UUID) -> dict[str, Any] | None:
+    """The payment's escrow deposit as the explorer's mirror shows it (None: not mirrored yet).
+
+    Read through the explorer's own snapshot (same confirmation depth), so the receipt never shows
+    more than the public explorer does.
+    """
+    try:
+        with reading(request) as (conn, at, _settings):
+            row = queries.escrow_payment(conn, at, "0x" + escrow_payment_id(payment_id).hex())
+            if row is None:
+                return None
+            return {**row, "block": at.block}
+    except (MSCError, SQLAlchemyError):
+        return None  # no mirror here (the indexer does not run): the receipt links the explorer
 
 
 def explorer_payment_url(payment_id: uuid.UUID) -> str:
@@ -436,6 +466,8 @@ def receipt_page(payment_id: uuid.UUID, request: Request, settings: Settings, ch
             receipt=receipt,
             progress=progress,
             explorer_url=explorer_payment_url(payment_id),
+            ledger=ledger_state(request, payment_id),
+            ledger_status=LEDGER_STATUS,
             receipt_link=f"{_origin(request, settings)}/pay/receipt/{payment_id}",
         )
 

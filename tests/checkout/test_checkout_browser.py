@@ -259,7 +259,10 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     assert not page.is_visible("#print") and not page.is_visible("header")
     assert page.is_visible("#r-txid") and page.is_visible("#receipt-link")
     page.emulate_media(media="screen")
-    world.index()  # the receipt's explorer link shows the deposit held in the escrow
+    world.index()  # the receipt shows the deposit held on the public ledger, and links the explorer
+    page.reload()
+    assert page.text_content("#ledger-status").startswith("Ditahan di escrow")
+    assert page.text_content("#ledger-held") == "Rp 12.000"
     page.click("#explorer-link")
     assert page.text_content("#payment-status") == "held"
     assert page.text_content("#settlement-payment") == str(payment.id)
