@@ -266,6 +266,21 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     page.click("#explorer-link")
     assert page.text_content("#payment-status") == "held"
     assert page.text_content("#settlement-payment") == str(payment.id)
+    # The hold ends (the local chain is fast-forwarded): the workers release it, and the receipt
+    # says so once the ledger mirror has the release.
+    receipt = f"{world.url}/pay/receipt/{payment.id}"
+    world.chain.w3.provider.make_request("evm_increaseTime", [3_700])  # type: ignore[arg-type]
+    world.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    def released() -> bool:
+        world.index()
+        page.goto(receipt)
+        return (page.text_content("#ledger-status") or "").startswith("Dicairkan ke pedagang")
+
+    _wait("the release on the public ledger", released, timeout=120.0)
+    assert (
+        page.text_content("#ledger-released") == "Rp 12.000" and page.text_content("#ledger-held") == "Rp 0"
+    )
 
 
 def test_a_tampered_amount_is_refused_and_nothing_is_recorded(world: World, page: Page) -> None:
