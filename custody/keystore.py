@@ -190,32 +190,38 @@ class EnvelopeKeyManager:
         return new
 
     def rewrap(self, session: Session, batch: int = 500) -> int:
-        """Re-wraps up to ``batch`` data keys under the current master key (master-key rotation).
+        """Re-wraps up to ``batch`` data keys from a previous master key to the current one.
 
-        Only the wrapped data keys change; the private keys' ciphertexts stay as they are. Call
-        until it returns 0, then drop the old key from ``MSC_CUSTODY_PREVIOUS_MASTER_KEYS``.
+        Part of a master-key rotation: only the wrapped data keys change; the private keys'
+        ciphertexts stay as they are. Call until it returns 0, check :meth:`unreadable_keys` is
+        empty, then drop the old key from ``MSC_CUSTODY_PREVIOUS_MASTER_KEYS``.
 
         Returns:
             How many keys were re-wrapped.
 
         Raises:
-            CustodyKeyUnavailableError: a key is wrapped under a master key not configured.
+            CustodyKeyUnavailableError: a row wrapped under a previous key does not authenticate.
         """
         target = self._master_keys.current_id
-        rows = repository.not_wrapped_under(session, target, batch)
+        previous = [key_id for key_id in self._master_keys.keys if key_id != target]
+        rows = repository.wrapped_under(session, previous, batch) if previous else []
         now = self._clock()
         for row in rows:
             data_key = self._unwrap(row)
             row.wrapped_data_key = _seal(
                 self._master_keys.current, data_key, _wrap_aad(row.id, row.merchant_id, target)
             )
-            previous = row.master_key_id
+            before = row.master_key_id
             row.master_key_id = target
-            repository.record(session, row.id, CustodyKeyEvent.REWRAPPED, f"from {previous} to {target}", now)
+            repository.record(session, row.id, CustodyKeyEvent.REWRAPPED, f"from {before} to {target}", now)
         session.flush()
         if rows:
             logger.info("custody: re-wrapped %d data keys under master key %s", len(rows), target)
         return len(rows)
+
+    def unreadable_keys(self, session: Session) -> list[KeyRef]:
+        """Keys wrapped under a master key this manager does not have (a lost or unconfigured key)."""
+        return [_ref(row) for row in repository.not_wrapped_under(session, list(self._master_keys.keys))]
 
     # ------------------------------------------------------------------ signing
 

@@ -32,15 +32,21 @@ def of_merchant(session: Session, merchant_id: uuid.UUID) -> list[CustodyKey]:
     return list(session.scalars(statement))
 
 
-def not_wrapped_under(session: Session, master_key_id: str, limit: int) -> list[CustodyKey]:
-    """Up to ``limit`` keys whose data key is wrapped under another master key, locked."""
+def wrapped_under(session: Session, master_key_ids: list[str], limit: int) -> list[CustodyKey]:
+    """Up to ``limit`` keys whose data key is wrapped under one of ``master_key_ids``, locked."""
     statement = (
         select(CustodyKey)
-        .where(CustodyKey.master_key_id != master_key_id)
+        .where(CustodyKey.master_key_id.in_(master_key_ids))
         .order_by(CustodyKey.id)
         .limit(limit)
         .with_for_update()
     )
+    return list(session.scalars(statement))
+
+
+def not_wrapped_under(session: Session, master_key_ids: list[str]) -> list[CustodyKey]:
+    """Every key whose data key is wrapped under none of ``master_key_ids``."""
+    statement = select(CustodyKey).where(CustodyKey.master_key_id.not_in(master_key_ids))
     return list(session.scalars(statement))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import socket
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Self
@@ -64,6 +65,8 @@ def master_key_refusal(text: str) -> str | None:
         return "it is the development-only key"
     if len(set(raw)) < _MIN_DISTINCT_BYTES:
         return "its bytes are not random (too few distinct values)"
+    if len({(b - a) % 256 for a, b in itertools.pairwise(raw)}) == 1:
+        return "its bytes are not random (a counting pattern)"
     return secret_refusal(text.strip())
 
 

@@ -1,0 +1,63 @@
+"""Fixtures of the custody tests: a migrated database per backend, merchants, key managers."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from eth_account import Account
+
+from api.merchants.models import Merchant
+from custody.keystore import EnvelopeKeyManager
+from custody.settings import MasterKeyRing
+from tests.settlement.ledger.support import Db, clock, db
+
+__all__ = ["clock", "db"]
+
+
+def new_merchant(db: Db) -> uuid.UUID:
+    """A merchant row (custodial keys reference it)."""
+    merchant_id = uuid.uuid4()
+    with db.sessions.begin() as session:
+        session.add(
+            Merchant(
+                id=merchant_id,
+                name="Warung Bu Sri",
+                kelurahan="Kartoharjo",
+                evm_address=Account.create().address,
+                pi_username=f"warung_{merchant_id.hex[:12]}",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    return merchant_id
+
+
+def random_master_key() -> bytes:
+    """32 random bytes."""
+    return secrets.token_bytes(32)
+
+
+def b64(key: bytes) -> str:
+    """Standard base64 of ``key``."""
+    return base64.b64encode(key).decode()
+
+
+@pytest.fixture
+def master_key() -> bytes:
+    """A fresh master key."""
+    return random_master_key()
+
+
+@pytest.fixture
+def keys(master_key: bytes) -> EnvelopeKeyManager:
+    """An envelope key manager under ``master_key``."""
+    return EnvelopeKeyManager(MasterKeyRing.of(master_key))
+
+
+@pytest.fixture
+def merchant(db: Db) -> uuid.UUID:
+    """A new merchant."""
+    return new_merchant(db)
