@@ -91,13 +91,18 @@ def list_requests(
     principal: Reader,
     sessions: Sessions,
     status: Annotated[RequestStatus | None, Query(description="Only requests in this status.")] = None,
+    payment_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Only the request this payment was made against (from a webhook)."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PaymentRequestPage:
-    """A merchant's own requests; operators and auditors see every merchant's."""
+    """A merchant's own requests; operators and auditors see every merchant's. With `payment_id`,
+    the request a payment (named by a `payment.*` webhook) was made against."""
     with sessions.begin() as session:
         rows, next_offset = repository.page(
-            session, _own(principal), status=status, limit=limit, offset=offset
+            session, _own(principal), status=status, limit=limit, offset=offset, payment_id=payment_id
         )
         fresh = [service.refresh(session, row.id) for row in rows]
         return PaymentRequestPage(items=[view(r) for r in fresh], next_offset=next_offset)

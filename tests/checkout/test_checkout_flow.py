@@ -223,7 +223,7 @@ def test_an_expired_quote_is_refused_and_its_pi_payment_cancelled(shop: Shop) ->
 
 
 def test_a_one_use_request_is_approved_for_one_customer_only(shop: Shop) -> None:
-    merchant, _ = new_merchant(shop.api.db)
+    merchant, key = new_merchant(shop.api.db)
     with shop.api.db.sessions.begin() as session:
         request = requests_service.create(
             session,
@@ -262,6 +262,25 @@ def test_a_one_use_request_is_approved_for_one_customer_only(shop: Shop) -> None
     assert shop.counts() == before
     page = shop.api.client.get(f"/pay/r/{request.id}")
     assert "sedang membayar" in page.text and 'id="continue"' not in page.text
+    # The merchant, told of the payment by a webhook, finds the request it paid (and only its own).
+    headers = {"Authorization": f"Bearer {key}"}
+    found = shop.api.client.get(
+        "/v1/payment-requests", params={"payment_id": ok.json()["payment_id"]}, headers=headers
+    ).json()
+    assert [item["id"] for item in found["items"]] == [str(request.id)]
+    assert (
+        found["items"][0]["status"] == "processing"
+        and found["items"][0]["payment_id"] == ok.json()["payment_id"]
+    )
+    detail = shop.api.client.get(f"/v1/payment-requests/{request.id}", headers=headers).json()
+    assert [p["id"] for p in detail["payments"]] == [ok.json()["payment_id"]]
+    _, other_key = new_merchant(shop.api.db)
+    none = shop.api.client.get(
+        "/v1/payment-requests",
+        params={"payment_id": ok.json()["payment_id"]},
+        headers={"Authorization": f"Bearer {other_key}"},
+    ).json()
+    assert none["items"] == []
 
 
 def test_completion_records_only_the_transaction_pi_links(shop: Shop) -> None:
