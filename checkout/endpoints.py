@@ -37,7 +37,7 @@ from checkout.messages import customer_message
 from checkout.schemas import ApproveRequest, CompleteRequest, PaymentProgress, PiPaymentRequest, QuoteRenewal
 from checkout.service import Checkout, CheckoutPi, QuoteView, Receipt
 from checkout.settings import CheckoutSettings
-from common.errors import MSCError
+from common.errors import MSCError, NotFoundError
 from common.sql.helpers import utcnow
 from settlement.minting.ids import escrow_payment_id
 from settlement.payments.service import PaymentService
@@ -205,6 +205,24 @@ def _page(request: Request, settings: CheckoutSettings, build: Callable[[], Resp
         return build()
     except MSCError as error:
         return _error_page(request, settings, error)
+
+
+class CheckoutLinkNotFoundError(NotFoundError):
+    """A checkout address whose id is not an id at all (a mistyped or damaged QR code)."""
+
+    code = "checkout_link_not_found"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"{text[:80]!r} is not a checkout link id")
+
+
+def _link_id(text: str) -> uuid.UUID:
+    """The id in a page's address; an unreadable one is a 404 page in the customer's language
+    (not the API's JSON 422: the person holding the phone scanned a printed code)."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise CheckoutLinkNotFoundError(text) from None
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -390,11 +408,11 @@ def request_qr(
 
 
 @router.get("/r/{request_id}", response_class=HTMLResponse)
-def request_page(request_id: uuid.UUID, request: Request, settings: Settings, checkout: Service) -> Response:
+def request_page(request_id: str, request: Request, settings: Settings, checkout: Service) -> Response:
     """A payment request: merchant, reference, Rupiah amount, and the button to a firm Pi price."""
 
     def build() -> Response:
-        payment_request, merchant = checkout.request(request_id)
+        payment_request, merchant = checkout.request(_link_id(request_id))
         return _render(request, settings, "request.html", merchant=merchant, payment_request=payment_request)
 
     return _page(request, settings, build)
@@ -420,14 +438,15 @@ async def request_quote(
 
 
 @router.get("/q/{quote_id}", response_class=HTMLResponse)
-def quote_page(quote_id: uuid.UUID, request: Request, settings: Settings, checkout: Service) -> Response:
+def quote_page(quote_id: str, request: Request, settings: Settings, checkout: Service) -> Response:
     """The firm Pi price with its countdown and the Pi button (or, if paid already, the receipt)."""
 
     def build() -> Response:
-        paid_by = checkout.payment_of_quote(quote_id)
+        quote = _link_id(quote_id)
+        paid_by = checkout.payment_of_quote(quote)
         if paid_by is not None:
             return RedirectResponse(f"/pay/receipt/{paid_by}", status_code=303)
-        view = checkout.quote_view(quote_id)
+        view = checkout.quote_view(quote)
         return _render(request, settings, "quote.html", view=view, expired=_expired(view))
 
     return _page(request, settings, build)
@@ -453,11 +472,12 @@ async def renew_quote(
 
 
 @router.get("/receipt/{payment_id}", response_class=HTMLResponse)
-def receipt_page(payment_id: uuid.UUID, request: Request, settings: Settings, checkout: Service) -> Response:
+def receipt_page(payment_id: str, request: Request, settings: Settings, checkout: Service) -> Response:
     """The payment's progress, then its printable receipt (bukti transaksi)."""
 
     def build() -> Response:
-        receipt = checkout.receipt(payment_id)
+        receipt = checkout.receipt(_link_id(payment_id))
+        payment = receipt.payment.id
         progress = _progress(receipt, language_of(request))
         return _render(
             request,
@@ -465,10 +485,10 @@ def receipt_page(payment_id: uuid.UUID, request: Request, settings: Settings, ch
             "receipt.html",
             receipt=receipt,
             progress=progress,
-            explorer_url=explorer_payment_url(payment_id),
-            ledger=ledger_state(request, payment_id),
+            explorer_url=explorer_payment_url(payment),
+            ledger=ledger_state(request, payment),
             ledger_status=LEDGER_STATUS,
-            receipt_link=f"{_origin(request, settings)}/pay/receipt/{payment_id}",
+            receipt_link=f"{_origin(request, settings)}/pay/receipt/{payment}",
         )
 
     return _page(request, settings, build)
@@ -492,9 +512,7 @@ def merchant_qr(
 
 
 @router.get("/{merchant_id}", response_class=HTMLResponse)
-def merchant_page(
-    merchant_id: uuid.UUID, request: Request, settings: Settings, checkout: Service
-) -> Response:
+def merchant_page(merchant_id: str, request: Request, settings: Settings, checkout: Service) -> Response:
     """The merchant's static link: its name and kelurahan and a Rupiah amount to type."""
     return _page(
         request,
@@ -503,7 +521,7 @@ def merchant_page(
             request,
             settings,
             "merchant.html",
-            merchant=checkout.merchant(merchant_id),
+            merchant=checkout.merchant(_link_id(merchant_id)),
             amount_text="",
             error=None,
         ),

@@ -29,6 +29,7 @@ CUSTOMER_MESSAGES: dict[str, str] = {
     "checkout_quote_not_found": N_(
         "This price is not known. Please start again from the merchant's QR code."
     ),
+    "checkout_link_not_found": N_("This link is not known. Please scan the merchant's QR code again."),
     "payment_not_found": N_("This payment is not known."),
     "checkout_payment_not_found": N_("This payment is not known."),
     "pi_sign_in_refused": N_("Pi did not accept your sign-in. Please sign in with Pi again."),

@@ -110,3 +110,18 @@ def test_qr_codes_of_merchant_and_request_links(api: Harness) -> None:
         png = api.client.get(path + "/qr.png")
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert api.client.get(f"/pay/{uuid.uuid4()}/qr.svg").status_code == 404
+
+
+def test_a_damaged_link_is_a_page_in_the_customers_language(api: Harness) -> None:
+    for path in (
+        "/pay/not-a-merchant",
+        "/pay/r/x",
+        "/pay/q/123",
+        "/pay/receipt/%E2%80%AE",
+        f"/pay/{uuid.uuid4()}",
+    ):
+        page = api.client.get(path)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
+        assert 'id="error"' in page.text and "Tidak dapat dilanjutkan" in page.text
+    english = api.client.get("/pay/r/x", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Please scan the merchant&#39;s QR code again." in english.text
