@@ -326,10 +326,14 @@ class AccountService:
     def _count_failure(self, keys: tuple[str, ...], now: datetime, user_id: uuid.UUID | None) -> None:
         """Counts a failed sign-in on the account and the address, with exponential backoff."""
         s = self.settings
+        limits = (
+            (s.free_failures, s.lockout_failures),
+            (s.address_free_failures, s.address_lockout_failures),
+        )
         with self.sessions.begin() as db:
-            for key, free in zip(keys, (s.free_failures, s.address_free_failures), strict=True):
+            for key, (free, lockout) in zip(keys, limits, strict=True):
                 failures = repository.count_failure(db, key, now)
-                if failures >= s.lockout_failures + (free - s.free_failures):
+                if failures >= lockout:
                     repository.block(db, key, now + timedelta(seconds=s.lockout_seconds))
                     repository.record(db, "locked_out", key.split(":")[0], now, user_id=user_id)
                 elif failures >= free:

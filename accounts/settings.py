@@ -25,7 +25,8 @@ class AccountSettings(EnvSettings):
         address_free_failures: Failed sign-ins from one client address before any wait.
         backoff_base_seconds: First wait; each further failure doubles it.
         backoff_max_seconds: Longest wait of the backoff.
-        lockout_failures: Failures of one account (or address) after which it is locked.
+        lockout_failures: Failures of one account after which it is locked.
+        address_lockout_failures: Failures from one client address after which it is locked.
         lockout_seconds: How long a lockout lasts.
         argon2_time_cost, argon2_memory_kib, argon2_parallelism: argon2id parameters.
         recovery_codes: How many recovery codes an enrolment gives.
@@ -42,6 +43,7 @@ class AccountSettings(EnvSettings):
     backoff_base_seconds: int = Field(default=1, gt=0)
     backoff_max_seconds: int = Field(default=15 * 60, gt=0)
     lockout_failures: int = Field(default=10, ge=2)
+    address_lockout_failures: int = Field(default=50, ge=2)
     lockout_seconds: int = Field(default=3600, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
