@@ -10,6 +10,7 @@ target must name one of its headings (GitHub's anchor for it).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 from pathlib import Path
@@ -113,6 +114,58 @@ def test_linkChecker_catchesOutsideMissingAndBadAnchors() -> None:
 def test_markdownLinks_resolveInsideTheRepository(path: Path) -> None:
     """No link points outside the clone (no ``../shared``) and every relative target exists."""
     assert broken_links(path) == []
+
+
+#: Paths the documents name that a clone does not have until something creates them.
+CREATED_LATER = frozenset({"var/msc.sqlite3", "deployments/msc-live.json", "build/", "interfaces/"})
+_CODE_PATH = re.compile(r"`([A-Za-z_.][\w.\-]*/[^`\s]*)`")
+
+
+def named_paths_missing(path: Path, present: set[str]) -> list[str]:
+    """Repository paths a document names in code (``tests/api/test_x.py``, globs too) that are not
+    in the repository; placeholders (``<area>``, ``Thing``, ``...``) and :data:`CREATED_LATER`
+    are left out."""
+    top = {name.split("/", 1)[0] for name in present}
+    missing: list[str] = []
+    for token in _CODE_PATH.findall(path.read_text(encoding="utf-8")):
+        if token.split("/", 1)[0] not in top or token in CREATED_LATER:
+            continue
+        if "<" in token or "thing" in token.lower() or "..." in token:
+            continue
+        wanted = token.split("::", 1)[0].split("#", 1)[0].rstrip("/")
+        if not any(fnmatch.fnmatchcase(name, wanted) or name.startswith(wanted + "/") for name in present):
+            missing.append(token)
+    return missing
+
+
+@pytest.mark.parametrize(
+    "path",
+    [ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_docs_nameOnlyPathsThatExist(path: Path) -> None:
+    """Every file the docs name (where an invariant is enforced, which test checks it) is there."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    present = {name for name in listed.split("\0") if name}
+    assert named_paths_missing(path, present) == []
+
+
+def test_pathChecker_catchesAMissingFile(tmp_path: Path) -> None:
+    """The checker itself: a named file that is not there is caught; globs and placeholders pass."""
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "`tests/api/test_gone.py` `tests/contracts/test_*_properties.py` `api/<area>/schemas.py` "
+        "`contracts/interfaces/IThing.sol` `settlement/...` `var/msc.sqlite3` `README.md`",
+        encoding="utf-8",
+    )
+    present = {"tests/contracts/test_msc_properties.py", "api/app.py", "settlement/x.py", "README.md"}
+    assert named_paths_missing(doc, present) == ["tests/api/test_gone.py"]
 
 
 def test_readme_linksTheDocs_andNothingOutside() -> None:
