@@ -93,6 +93,27 @@ class TotpEnrolment:
     uri: str = field(repr=False)
 
 
+SESSION_COOKIE = "__Host-msc-session"
+"""The ``__Host-`` prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/."""
+
+
+def session_cookie(signed: SignedIn, now: datetime) -> dict[str, object]:
+    """The keyword arguments of Starlette's ``Response.set_cookie`` for a new session.
+
+    Secure and HttpOnly (no script reads it), SameSite=Lax (not sent on cross-site posts; links
+    from an e-mail still arrive signed in), expiring with the session's absolute expiry.
+    """
+    return {
+        "key": SESSION_COOKIE,
+        "value": signed.token,
+        "max_age": max(0, int((signed.expires_at - now).total_seconds())),
+        "path": "/",
+        "secure": True,
+        "httponly": True,
+        "samesite": "lax",
+    }
+
+
 def normalise_email(email: str) -> str:
     """The e-mail as stored and compared: trimmed and lower-cased.
 

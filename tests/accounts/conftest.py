@@ -52,7 +52,7 @@ def email() -> str:
 
 def address() -> str:
     """A unique client address."""
-    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
+    return f"client-{uuid.uuid4().hex[:16]}"
 
 
 @dataclass

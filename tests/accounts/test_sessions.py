@@ -13,6 +13,7 @@ from sqlalchemy import select
 from accounts import credentials
 from accounts.errors import SessionInvalidError
 from accounts.models import WebSession
+from accounts.service import SESSION_COOKIE, session_cookie
 from tests.accounts.conftest import PASSWORD, account_service, address, onboard_owner
 
 
@@ -97,3 +98,13 @@ def test_property_no_session_outlives_its_absolute_expiry(db, clock, gaps):
     clock.now = max(clock.now, signed.expires_at)
     with pytest.raises(SessionInvalidError):
         service.authenticate(signed.token)
+
+
+def test_the_session_cookie_is_secure_httponly_samesite_and_host_only(service, db, clock):
+    owner = onboard_owner(service, db)
+    signed = service.sign_in(owner.email, PASSWORD, address())
+    cookie = session_cookie(signed, clock.now)
+    assert SESSION_COOKIE.startswith("__Host-") and cookie["key"] == SESSION_COOKIE
+    assert cookie["secure"] is True and cookie["httponly"] is True and cookie["samesite"] == "lax"
+    assert cookie["path"] == "/" and "domain" not in cookie
+    assert cookie["max_age"] == service.settings.session_absolute_seconds
