@@ -29,6 +29,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_keys import keys as eth_keys
 from eth_utils import keccak
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.errors import ValidationError
@@ -283,8 +284,12 @@ class EnvelopeKeyManager:
             master_key_id=master_id,
             created_at=self._clock(),
         )
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():  # a concurrent creation for the merchant loses here, cleanly
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            raise CustodyKeyExistsError(merchant_id) from None
         repository.record(session, key_id, CustodyKeyEvent.CREATED, why, row.created_at)
         logger.info("custody key %s created for merchant %s at %s", key_id, merchant_id, address)
         return _ref(row)

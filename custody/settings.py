@@ -45,9 +45,10 @@ def decode_master_key(text: str) -> bytes:
     Raises:
         ValueError: not base64 of exactly 32 bytes (the message never repeats the value).
     """
-    cleaned = text.strip()
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    cleaned += "=" * (-len(cleaned) % 4)  # padding is often stripped when a key is copied
     try:
-        raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/"), validate=True)
+        raw = base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("a custody master key must be base64") from None
     if len(raw) != MASTER_KEY_BYTES:

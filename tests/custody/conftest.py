@@ -13,9 +13,9 @@ from eth_account import Account
 from api.merchants.models import Merchant
 from custody.keystore import EnvelopeKeyManager
 from custody.settings import MasterKeyRing
-from tests.settlement.ledger.support import Db, clock, db
+from tests.settlement.ledger.support import Db, clock, db, pg_db
 
-__all__ = ["clock", "db"]
+__all__ = ["clock", "db", "pg_db"]
 
 
 def new_merchant(db: Db) -> uuid.UUID:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -224,3 +225,28 @@ def test_property_any_digest_signed_recovers_to_the_keys_address(db, digest):
         signature = keys.sign_digest(session, ref.key_id, digest, "property")
     assert len(signature) == 65 and signature[64] in (27, 28)
     assert Account._recover_hash(digest, signature=signature) == ref.address
+
+
+def test_concurrent_creations_for_one_merchant_leave_one_key(pg_db, master_key):
+    """Two requests opening the same merchant's wallet at once: one key, one clean refusal."""
+    keys = EnvelopeKeyManager(MasterKeyRing.of(master_key))
+    merchant = new_merchant(pg_db)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def create() -> None:
+        try:
+            with pg_db.sessions.begin() as session:
+                barrier.wait(timeout=10)
+                outcomes.append(keys.create_key(session, merchant))
+        except Exception as exc:  # the loser's error is the outcome under test
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["CustodyKeyExistsError", "KeyRef"]
+    with pg_db.sessions() as session:
+        assert len(repository.of_merchant(session, merchant)) == 1
