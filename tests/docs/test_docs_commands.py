@@ -49,7 +49,7 @@ LIVE_COMMANDS: frozenset[str] = frozenset(
         # docs/operations.md: the production database
         "MSC_DATABASE_URL=postgresql+psycopg://msc@db/msc python -m api keys issue --role operator",
         'pg_dump --format=custom --file=msc-$(date +%F).dump "$MSC_DATABASE_URL"',
-        'pg_restore --clean --if-exists --dbname="$MSC_RESTORE_URL" msc-2026-01-31.dump',
+        'pg_restore --clean --if-exists --dbname="$RESTORE_DATABASE_URL" msc-2026-01-31.dump',
         "python -m audit reconcile",
         "python -m api keys revoke 3f0c2a6e-0000-4000-8000-000000000000",
     }
