@@ -202,7 +202,9 @@ class AccountService:
         with self.sessions.begin() as db:
             return repository.revoke_invitation(db, invitation_id, self.clock())
 
-    def accept_invitation(self, token: str, password: str, display_name: str) -> uuid.UUID:
+    def accept_invitation(
+        self, token: str, password: str, display_name: str, client_address: str = "unknown"
+    ) -> uuid.UUID:
         """Accepts an invitation once: a new user sets its password; an existing one proves it.
 
         Returns:
@@ -211,7 +213,9 @@ class AccountService:
         Raises:
             InvitationInvalidError: unknown, used, revoked or expired (not said which).
             WeakPasswordError: a new user's password is too short or too long.
-            InvalidCredentialsError: an existing user's password is wrong.
+            InvalidCredentialsError: an existing user's password is wrong (counted by the same
+                throttle as sign-ins, so an invitation is no way around it).
+            LoginThrottledError: that account or address must wait.
         """
         now = self.clock()
         with self.sessions.begin() as db:
@@ -222,6 +226,7 @@ class AccountService:
                 or invitation.expires_at <= now
             ):
                 raise InvitationInvalidError()
+            keys = (_account_key(invitation.email), _address_key(client_address))
             user = repository.user_by_email(db, invitation.email)
             if user is None:
                 self._check_password_policy(password)
@@ -234,20 +239,26 @@ class AccountService:
                 )
                 db.add(user)
                 db.flush()
-            elif not self.passwords.verify(user.password_hash, password):
-                raise InvalidCredentialsError()
-            if not repository.accept_invitation(db, invitation.id, user.id, now):
-                raise InvitationInvalidError()
-            repository.add_membership(db, user.id, invitation.merchant_id, invitation.role, now)
-            repository.record(
-                db,
-                "invitation_accepted",
-                str(invitation.role),
-                now,
-                user_id=user.id,
-                merchant_id=invitation.merchant_id,
-            )
-            return user.id
+                proven = True
+            else:
+                self._check_throttle(db, keys, now)
+                proven = self.passwords.verify(user.password_hash, password)
+            if proven:
+                if not repository.accept_invitation(db, invitation.id, user.id, now):
+                    raise InvitationInvalidError()
+                repository.add_membership(db, user.id, invitation.merchant_id, invitation.role, now)
+                repository.record(
+                    db,
+                    "invitation_accepted",
+                    str(invitation.role),
+                    now,
+                    user_id=user.id,
+                    merchant_id=invitation.merchant_id,
+                )
+        if not proven:
+            self._count_failure(keys, now, user.id)
+            raise InvalidCredentialsError()
+        return user.id
 
     def _check_password_policy(self, password: str) -> None:
         if len(password) < self.settings.min_password_length:
@@ -410,6 +421,33 @@ class AccountService:
             )
         logger.info("merchant user %s signed out everywhere (%d sessions)", web_session.user_id, ended)
         return ended
+
+    def change_password(self, token: str, current: str, new: str) -> SignedIn:
+        """Changes the signed-in user's password and ends every session, this one included, then
+        opens a fresh one (whoever knew the old password, or holds an old cookie, is out).
+
+        Raises:
+            SessionInvalidError: the session is not valid.
+            InvalidCredentialsError: ``current`` is wrong (counted by the throttle).
+            WeakPasswordError: ``new`` is too short or too long.
+        """
+        now = self.clock()
+        self._check_password_policy(new)
+        with self.sessions.begin() as db:
+            web_session = self._live_session(db, token, now)
+            user = self._user(db, web_session.user_id)
+            keys = (_account_key(user.email), _address_key(web_session.client_address))
+            self._check_throttle(db, keys, now)
+            changed = self.passwords.verify(user.password_hash, current)
+            if changed:
+                user.password_hash = self.passwords.hash(new)
+                user.updated_at = now
+                ended = repository.revoke_sessions_of(db, user.id, now)
+                repository.record(db, "password_changed", f"{ended} sessions ended", now, user_id=user.id)
+        if not changed:
+            self._count_failure(keys, now, user.id)
+            raise InvalidCredentialsError()
+        return self._open_session(user, web_session.client_address, None, new, now)
 
     # ------------------------------------------------------------------ authorization
 

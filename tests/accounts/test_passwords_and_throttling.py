@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from accounts import repository
-from accounts.errors import InvalidCredentialsError, LoginThrottledError
-from tests.accounts.conftest import PASSWORD, account_service, address, email, onboard_owner
+from accounts.errors import InvalidCredentialsError, LoginThrottledError, SessionInvalidError
+from tests.accounts.conftest import PASSWORD, account_service, address, email, new_merchant, onboard_owner
 
 
 def _hash(db, user_id):
@@ -97,3 +97,31 @@ def test_one_client_address_trying_many_accounts_is_throttled(db, clock):
     with pytest.raises(LoginThrottledError):
         service.sign_in(owner.email, PASSWORD, client)
     service.sign_in(owner.email, PASSWORD, address())  # the account itself is not blocked
+
+
+def test_changing_the_password_ends_every_session_and_the_old_password(service, db):
+    owner = onboard_owner(service, db)
+    here, elsewhere = (service.sign_in(owner.email, PASSWORD, address()).token for _ in range(2))
+    with pytest.raises(InvalidCredentialsError):
+        service.change_password(here, "not-the-password", "a-brand-new-password")
+    fresh = service.change_password(here, PASSWORD, "a-brand-new-password")
+    for token in (here, elsewhere):
+        with pytest.raises(SessionInvalidError):
+            service.authenticate(token)
+    assert service.authenticate(fresh.token).user_id == owner.user_id
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(owner.email, PASSWORD, address())
+    service.sign_in(owner.email, "a-brand-new-password", address())
+
+
+def test_an_invitation_is_no_way_around_the_throttle(db, clock):
+    service = account_service(db, clock, free_failures=2)
+    owner = onboard_owner(service, db)
+    invitation = service.invite_owner(new_merchant(db), owner.email, operator="ops")
+    for _ in range(2):
+        with pytest.raises(InvalidCredentialsError):
+            service.accept_invitation(invitation.token, "guessing-the-password", "x", address())
+    with pytest.raises(LoginThrottledError):
+        service.accept_invitation(invitation.token, PASSWORD, "x", address())
+    with pytest.raises(LoginThrottledError):
+        service.sign_in(owner.email, PASSWORD, address())
