@@ -3,8 +3,8 @@
 Invariants:
 - No secret a person holds is stored in a form that lets a reader of the database use it:
   passwords as argon2id hashes; session ids, invitation tokens and recovery codes (each at least
-  128 random bits) as SHA-256. The TOTP seed must be readable to check codes and is kept apart
-  from everything the pages read.
+  128 random bits) as SHA-256. The TOTP seed must be readable to check codes, so it is
+  encrypted (:mod:`accounts.seeds`) under a key derived from the custody master key.
 - An invitation is accepted at most once: the move out of ``pending`` is one conditional UPDATE
   that also requires it unexpired.
 - A TOTP code is used at most once: ``totp_last_step`` only grows, by a conditional UPDATE.
@@ -84,7 +84,9 @@ class MerchantUser(Base):
     display_name: Mapped[str] = mapped_column(String(200), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False, doc="argon2id PHC string.")
     totp_secret: Mapped[str | None] = mapped_column(
-        String(64), nullable=True, doc="Base32 TOTP seed; set at enrolment, in force once confirmed."
+        String(160),
+        nullable=True,
+        doc="The TOTP seed sealed by accounts.seeds (AES-256-GCM, bound to the user); set at enrolment.",
     )
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(

@@ -59,6 +59,18 @@ def memberships(session: Session, user_id: uuid.UUID) -> list[Membership]:
     return list(session.scalars(select(Membership).where(Membership.user_id == user_id)))
 
 
+def users_with_seed_under(session: Session, master_key_ids: list[str], limit: int) -> list[MerchantUser]:
+    """Up to ``limit`` users whose TOTP seed is sealed under one of ``master_key_ids``, locked."""
+    statement = (
+        select(MerchantUser)
+        .where(or_(*(MerchantUser.totp_secret.like(f"v1:{key_id}:%") for key_id in master_key_ids)))
+        .order_by(MerchantUser.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(session.scalars(statement))
+
+
 # ---------------------------------------------------------------------- invitations
 
 

@@ -47,9 +47,11 @@ from accounts.models import (
     Role,
     WebSession,
 )
+from accounts.seeds import SeedBox
 from accounts.settings import AccountSettings
 from common.errors import ValidationError
 from common.sql.helpers import utcnow
+from custody.settings import CustodySettings
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +142,7 @@ class AccountService:
     Args:
         sessions: The platform database.
         settings: Lifetimes, throttling and hashing parameters.
+        seeds: Seals TOTP seeds at rest (default: under ``MSC_CUSTODY_MASTER_KEY``).
         clock: Current UTC time.
     """
 
@@ -148,10 +151,12 @@ class AccountService:
         sessions: sessionmaker[Session],
         settings: AccountSettings | None = None,
         *,
+        seeds: SeedBox | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.settings = settings or AccountSettings.from_env()
+        self.seeds = seeds or SeedBox(CustodySettings.from_env().key_ring())
         self.clock = clock
         self.passwords = credentials.PasswordHasher(
             self.settings.argon2_time_cost, self.settings.argon2_memory_kib, self.settings.argon2_parallelism
@@ -523,7 +528,7 @@ class AccountService:
             if user.totp_enabled_at is not None:
                 raise TotpStateError("it is on already")
             secret = credentials.new_totp_secret()
-            user.totp_secret = secret
+            user.totp_secret = self.seeds.seal(user.id, secret)
             user.totp_last_step = None
             user.updated_at = now
             return TotpEnrolment(secret, credentials.provisioning_uri(secret, user.email))
@@ -544,7 +549,8 @@ class AccountService:
                 raise TotpStateError(
                     "start the enrolment first" if user.totp_secret is None else "it is on already"
                 )
-            step = credentials.totp_step(user.totp_secret, code, now, user.totp_last_step)
+            seed = self.seeds.open(user.id, user.totp_secret)
+            step = credentials.totp_step(seed, code, now, user.totp_last_step)
             if step is None or not repository.use_totp_step(db, user.id, step):
                 raise SecondFactorRequiredError("the code is wrong; check the phone's clock")
             codes = [credentials.new_recovery_code() for _ in range(self.settings.recovery_codes)]
@@ -556,6 +562,25 @@ class AccountService:
             repository.record(db, "second_factor_enabled", "totp", now, user_id=user.id)
             return codes
 
+    def reseal_totp_seeds(self, batch: int = 500) -> int:
+        """Re-seals up to ``batch`` TOTP seeds from a previous master key to the current one.
+
+        Part of a master-key rotation, beside ``EnvelopeKeyManager.rewrap``; seeds under a master
+        key not configured are left as they are.
+
+        Returns:
+            How many seeds were re-sealed; call until 0.
+        """
+        previous = self.seeds.previous_ids
+        if not previous:
+            return 0
+        with self.sessions.begin() as db:
+            users = repository.users_with_seed_under(db, previous, batch)
+            for user in users:
+                if user.totp_secret is not None:
+                    user.totp_secret = self.seeds.seal(user.id, self.seeds.open(user.id, user.totp_secret))
+            return len(users)
+
     def recovery_codes_left(self, user_id: uuid.UUID) -> int:
         """How many unused recovery codes the user has."""
         with self.sessions() as db:
@@ -565,7 +590,9 @@ class AccountService:
         """Verifies and uses up a TOTP code (or a recovery code) of ``user``; False when wrong or used."""
         if user.totp_secret is None:
             return False
-        step = credentials.totp_step(user.totp_secret, code, now, user.totp_last_step)
+        step = credentials.totp_step(
+            self.seeds.open(user.id, user.totp_secret), code, now, user.totp_last_step
+        )
         if step is not None:
             return repository.use_totp_step(db, user.id, step)
         return repository.use_recovery_code(db, user.id, credentials.recovery_code_hash(code), now)
