@@ -113,3 +113,12 @@ class TotpStateError(ConflictError):
 
     def __init__(self, why: str) -> None:
         super().__init__(f"second factor: {why}")
+
+
+class LastOwnerError(ConflictError):
+    """The merchant's only owner cannot be removed: nobody could take money out or manage users."""
+
+    code = "last_owner"
+
+    def __init__(self, merchant_id: uuid.UUID) -> None:
+        super().__init__(f"merchant {merchant_id} must keep at least one owner", merchant_id=str(merchant_id))

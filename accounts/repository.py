@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import (
@@ -52,6 +52,24 @@ def add_membership(
     """Gives the user a role for the merchant unless it has one; whether it was added."""
     values = {"user_id": user_id, "merchant_id": merchant_id, "role": role, "created_at": at}
     return insert_or_ignore(session, Membership.__table__, values, ["user_id", "merchant_id"])  # type: ignore[arg-type]
+
+
+def remove_membership(session: Session, user_id: uuid.UUID, merchant_id: uuid.UUID) -> bool:
+    """Removes the user's role for the merchant; whether it had one."""
+    result = session.execute(
+        delete(Membership)
+        .where(Membership.user_id == user_id, Membership.merchant_id == merchant_id)
+        .execution_options(synchronize_session=False)
+    )
+    return _one_row(result)
+
+
+def owners(session: Session, merchant_id: uuid.UUID, *, lock: bool = False) -> list[uuid.UUID]:
+    """The merchant's owners (their membership rows locked when ``lock``)."""
+    statement = select(Membership).where(Membership.merchant_id == merchant_id, Membership.role == "owner")
+    if lock:
+        statement = statement.with_for_update()
+    return [row.user_id for row in session.scalars(statement)]
 
 
 def memberships(session: Session, user_id: uuid.UUID) -> list[Membership]:

@@ -29,6 +29,7 @@ from accounts.errors import (
     CsrfTokenInvalidError,
     InvalidCredentialsError,
     InvitationInvalidError,
+    LastOwnerError,
     LoginThrottledError,
     PermissionDeniedError,
     SecondFactorRequiredError,
@@ -390,6 +391,9 @@ class AccountService:
         idle_since = now - timedelta(seconds=self.settings.session_idle_seconds)
         if not repository.touch_session(db, web_session.id, now, idle_since):
             raise SessionInvalidError()
+        user = repository.user(db, web_session.user_id)
+        if user is None or user.disabled_at is not None:
+            raise SessionInvalidError()
         return web_session
 
     def authenticate(self, token: str | None) -> Principal:
@@ -453,6 +457,54 @@ class AccountService:
             self._count_failure(keys, now, user.id)
             raise InvalidCredentialsError()
         return self._open_session(user, web_session.client_address, None, new, now)
+
+    def disable_user(self, user_id: uuid.UUID, operator: str) -> int:
+        """The operator disables a user (left the business, compromised): no sign-in, every session
+        ended at once.
+
+        Returns:
+            How many sessions were ended.
+
+        Raises:
+            UserNotFoundError: no such user.
+        """
+        now = self.clock()
+        with self.sessions.begin() as db:
+            user = self._user(db, user_id)
+            user.disabled_at = now
+            user.updated_at = now
+            ended = repository.revoke_sessions_of(db, user_id, now)
+            repository.record(db, "disabled", f"by operator {operator}", now, user_id=user_id)
+        logger.info("merchant user %s disabled by %s (%d sessions ended)", user_id, operator, ended)
+        return ended
+
+    def remove_member(self, token: str, merchant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        """An owner removes a user's role for the merchant (a cashier who left, another owner).
+
+        Returns:
+            Whether the user had a role.
+
+        Raises:
+            SessionInvalidError, PermissionDeniedError: as :meth:`authorize` (``manage_users``).
+            LastOwnerError: it is the merchant's only owner.
+        """
+        principal = self.authorize(token, merchant_id, Permission.MANAGE_USERS)
+        now = self.clock()
+        with self.sessions.begin() as db:
+            owners = repository.owners(db, merchant_id, lock=True)
+            if owners == [user_id]:
+                raise LastOwnerError(merchant_id)
+            removed = repository.remove_membership(db, user_id, merchant_id)
+            if removed:
+                repository.record(
+                    db,
+                    "member_removed",
+                    f"by user {principal.user_id}",
+                    now,
+                    user_id=user_id,
+                    merchant_id=merchant_id,
+                )
+        return removed
 
     # ------------------------------------------------------------------ authorization
 

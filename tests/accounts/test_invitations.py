@@ -10,6 +10,7 @@ from accounts import credentials
 from accounts.errors import (
     InvalidCredentialsError,
     InvitationInvalidError,
+    LastOwnerError,
     PermissionDeniedError,
     WeakPasswordError,
 )
@@ -103,3 +104,18 @@ def test_an_existing_user_accepting_another_merchants_invitation_proves_its_pass
     with db.sessions() as session:
         users = session.scalars(select(MerchantUser).where(MerchantUser.email == owner.email)).all()
     assert len(users) == 1
+
+
+def test_an_owner_removes_a_cashier_but_never_the_last_owner(service, db):
+    owner = onboard_owner(service, db)
+    owner_token = service.sign_in(owner.email, PASSWORD, address()).token
+    cashier = add_cashier(service, owner_token, owner)
+    cashier_token = service.sign_in(cashier.email, PASSWORD, address()).token
+    with pytest.raises(PermissionDeniedError):
+        service.remove_member(cashier_token, owner.merchant_id, owner.user_id)
+    assert service.remove_member(owner_token, owner.merchant_id, cashier.user_id)
+    with pytest.raises(PermissionDeniedError):
+        service.authorize(cashier_token, owner.merchant_id, Permission.VIEW_SALES)
+    with pytest.raises(LastOwnerError):
+        service.remove_member(owner_token, owner.merchant_id, owner.user_id)
+    assert service.role(owner.user_id, owner.merchant_id) == Role.OWNER

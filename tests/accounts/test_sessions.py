@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from accounts import credentials
-from accounts.errors import SessionInvalidError
+from accounts.errors import InvalidCredentialsError, SessionInvalidError
 from accounts.models import WebSession
 from accounts.service import SESSION_COOKIE, session_cookie
 from tests.accounts.conftest import PASSWORD, account_service, address, onboard_owner
@@ -108,3 +108,14 @@ def test_the_session_cookie_is_secure_httponly_samesite_and_host_only(service, d
     assert cookie["secure"] is True and cookie["httponly"] is True and cookie["samesite"] == "lax"
     assert cookie["path"] == "/" and "domain" not in cookie
     assert cookie["max_age"] == service.settings.session_absolute_seconds
+
+
+def test_a_disabled_user_is_signed_out_everywhere_and_cannot_sign_in(service, db):
+    owner = onboard_owner(service, db)
+    tokens = [service.sign_in(owner.email, PASSWORD, address()).token for _ in range(2)]
+    assert service.disable_user(owner.user_id, operator="ops@bank") == 2
+    for token in tokens:
+        with pytest.raises(SessionInvalidError):
+            service.authenticate(token)
+    with pytest.raises(InvalidCredentialsError):
+        service.sign_in(owner.email, PASSWORD, address())
