@@ -19,6 +19,7 @@ from chain.settings import PROJECT_ROOT
 from chain.signer import Signer
 from common.errors import MSCError
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
+from launcher.checkout_demo import checkout_links, describe_checkout_payment
 from launcher.demo import describe, run_demo
 from launcher.settlement_demo import describe_settlement, run_settlement_demo
 from launcher.stack import DEMO_ADMIN_SECRET, Stack
@@ -56,6 +57,9 @@ def up(once: bool) -> int:
             stack.api.url, DEMO_ADMIN_SECRET, stack.peer.url, platform, Signer.dev(0).address
         )
         print(describe_settlement(settled))
+        print("\nCheckout, as a customer pays (scan the QR code or open the link):")
+        print(checkout_links(stack.api.url, settled), flush=True)
+        print(describe_checkout_payment(stack.api.url, settled))
         block = stack.wait_indexed()
         print(f"\nIndexer: mirror of the chain up to block {block} in {stack.database_url}")
         print(f"API:       {stack.api.url}/docs  (OpenAPI at {stack.api.url}/openapi.json)")

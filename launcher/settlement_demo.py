@@ -57,6 +57,7 @@ class SettlementDemoResult:
     """What the demo did, for the launcher's summary."""
 
     merchants: list[tuple[str, str]] = field(default_factory=list)  # (name, address)
+    merchant_ids: list[str] = field(default_factory=list)  # in the order of ``merchants``
     payments: list[dict[str, Any]] = field(default_factory=list)
     released_to: dict[str, int] = field(default_factory=dict)
     redemption: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +116,7 @@ def run_settlement_demo(
             keys.append(made["api_key"])
             merchant_ids.append(str(made["merchant"]["id"]))
             result.merchants.append((name, address))
+            result.merchant_ids.append(str(made["merchant"]["id"]))
 
         for merchant, pi in PAYMENTS_PI:
             auth = {"Authorization": f"Bearer {keys[merchant]}"}

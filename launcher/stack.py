@@ -116,7 +116,9 @@ class Stack:
 
     def worker_environment(self, chain: ChainSettings) -> dict[str, str]:
         """What the API's in-process workers read: the database, the Pi peer as the Pi platform and
-        Horizon, and the issuer's development key (deployer = escrow depositor, minter, redeemer).
+        Horizon, the issuer's development key (deployer = escrow depositor, minter, redeemer), and
+        the checkout's settings: the page loads the peer's Pi SDK stand-in, and QR codes encode the
+        API's own address.
 
         The escrow hold is ten minutes (the demo fast-forwards the local chain past it); production
         keeps days.
@@ -137,7 +139,14 @@ class Stack:
             "MSC_WORKER_ESCROW_HOLD_SECONDS": "600",
             "MSC_WORKER_SWEEP_SECONDS": "1",
             "MSC_WORKER_STALE_SECONDS": "2",
+            "MSC_CHECKOUT_SDK_URL": self.peer.url + "sdk/pi-sdk.js",
+            "MSC_CHECKOUT_PUBLIC_URL": self.api_url,
         }
+
+    @property
+    def api_url(self) -> str:
+        """Where the API (and the checkout at ``/pay``) listens: ``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.ports.api}"
 
     def _database(self) -> str:
         if self.given_database_url:

@@ -13,17 +13,29 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
 
 from carbon.documents import cid_for_bytes
-from chain.settings import PROJECT_ROOT
+from chain.platform import load_platform
+from chain.settings import PROJECT_ROOT, ChainSettings
 from common.money import format_idr
 from launcher.carbon_demo import RETIRED, SOLD, VERIFICATION_REPORT
+from launcher.checkout_demo import BY_HAND, CHECKOUT_AMOUNT
 from launcher.demo import DEMO_ESCROWED, DEMO_LOCKED, DEMO_MINT, DEMO_PAYMENT, DEMO_RESERVES, DEMO_REWARDS
+from launcher.stack import DEMO_ADMIN_SECRET
+from settlement.minting.ids import escrow_payment_id
 
 MSC = str(Path(sys.executable).with_name("msc"))
+API = "http://127.0.0.1:8000"
+HELD = 1  # MerchantEscrow's status of a payment held in escrow
+CHECKOUT_RECEIPT = re.compile(
+    r"Toko Batik Madiun: a customer paid Rp (?P<amount>[\d.]+) through the checkout page in headless "
+    rf"Chromium, receipt (?P<url>{re.escape(API)}/pay/receipt/(?P<id>[0-9a-f-]{{36}}))$",
+    re.MULTILINE,
+)
 
 
 def _run_msc(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +79,14 @@ def test_mscUp_deploysAndRunsTheDemo() -> None:
     )
     assert redeemed is not None and redeemed.group(1) == redeemed.group(2)
     assert re.search(r"Indexer: mirror of the chain up to block \d+", out)
+    # Each merchant's checkout link and QR code, how to pay by hand, and one payment made through
+    # the checkout page in Debian's headless Chromium (installed here and in CI).
+    for name in ("Warung Pecel Bu Sri", "Toko Batik Madiun", "Kerajinan Bambu Pak Darto"):
+        link = re.escape(f"{API}/pay/")
+        assert re.search(rf"^  {name}: checkout ({link}[0-9a-f-]{{36}})  QR \1/qr\.svg$", out, re.MULTILINE)
+    assert BY_HAND in out
+    paid = CHECKOUT_RECEIPT.search(out)
+    assert paid is not None and paid.group("amount") == CHECKOUT_AMOUNT, out
 
 
 def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
@@ -88,6 +108,7 @@ def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
             assert exported  # the overview's figures as JSON, read from the mirror
             assert api.get("/openapi.json").json()["info"]["title"] == "MSC platform API"
             assert api.get("/metrics").status_code == 200
+            _assert_paid_through_the_checkout(api, "".join(lines))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
@@ -97,6 +118,24 @@ def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # everything let go of its port
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", 8000))
+
+
+def _assert_paid_through_the_checkout(api: httpx.Client, out: str) -> None:
+    """The demo's checkout payment: its receipt page answers, the payment is completed and its
+    MSC is held in the escrow on the chain."""
+    paid = CHECKOUT_RECEIPT.search(out)
+    assert paid is not None, out
+    receipt = api.get(paid.group("url"))
+    assert receipt.status_code == 200 and 'id="escrow"' in receipt.text
+    operator = api.post(
+        "/v1/api-keys", json={"role": "operator"}, headers={"X-Admin-Secret": DEMO_ADMIN_SECRET}
+    )
+    auth = {"Authorization": f"Bearer {operator.json()['api_key']}"}
+    payment = api.get(f"/v1/payments/{paid.group('id')}", headers=auth).json()
+    assert payment["status"] == "completed" and payment["idr_amount"] == 1_500_000, payment
+    platform = load_platform(ChainSettings.from_env().model_copy(update={"rpc_url": "http://127.0.0.1:8545"}))
+    record = platform.escrow.functions.getPayment(escrow_payment_id(uuid.UUID(paid.group("id")))).call()
+    assert (record[5], record[1]) == (HELD, payment["idr_amount"])
 
 
 def test_mscUp_refusesWhenThePortIsTaken() -> None:
