@@ -26,6 +26,9 @@ CUSTOMER_MESSAGES: dict[str, str] = {
     "payment_request_cancelled": N_("The merchant withdrew this payment request."),
     "payment_request_not_found": N_("This payment request does not exist."),
     "merchant_not_found": N_("This merchant is not known to the platform."),
+    "merchant_suspended": N_(
+        "This merchant cannot take payments right now. Nothing was charged; please pay another way."
+    ),
     "checkout_quote_not_found": N_(
         "This price is not known. Please start again from the merchant's QR code."
     ),

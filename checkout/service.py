@@ -33,7 +33,9 @@ from datetime import datetime
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.merchants.models import Merchant
+from api.merchants import service as merchants
+from api.merchants.models import Merchant, MerchantStatus
+from api.merchants.service import MerchantSuspendedError
 from checkout.pi_users import PiUser, fetch_me
 from common.errors import ConflictError, MSCError, NotFoundError, ValidationError
 from settlement.flow.binding import Binding, check_binding, payment_metadata
@@ -260,6 +262,7 @@ class Checkout:
             merchant = session.get(Merchant, merchant_id)
         if merchant is None:
             raise MerchantNotFoundError(merchant_id)
+        _payable(merchant)
         return merchant
 
     def request(self, request_id: uuid.UUID) -> tuple[PaymentRequest, Merchant]:
@@ -272,6 +275,7 @@ class Checkout:
             request = requests.refresh(session, request_id)
             merchant = session.get(Merchant, request.merchant_id)
         assert merchant is not None  # a foreign key
+        _payable(merchant)
         return request, merchant
 
     def quote_view(self, quote_id: uuid.UUID) -> QuoteView:
@@ -288,6 +292,7 @@ class Checkout:
             merchant = session.get(Merchant, hosted.merchant_id)
             request = session.get(PaymentRequest, hosted.request_id) if hosted.request_id else None
         assert merchant is not None
+        _payable(merchant)
         return QuoteView(quote, hosted, merchant, request)
 
     def receipt(self, payment_id: uuid.UUID) -> Receipt:
@@ -331,6 +336,7 @@ class Checkout:
             merchant = session.get(Merchant, merchant_id)
             if merchant is None:
                 raise MerchantNotFoundError(merchant_id)
+            _payable(merchant)
             request = None
             if request_id is not None:
                 request = requests.refresh(session, request_id)
@@ -370,6 +376,7 @@ class Checkout:
             QuoteExpiredError, QuoteAlreadyUsedError: the quote cannot pay it.
             PaymentRequest*Error: the request cannot be paid (paid, in progress, expired, cancelled).
             CheckoutPaymentRefusedError: the approval step refused it.
+            MerchantSuspendedError: the merchant was suspended (nothing recorded; cancelled on Pi).
             PiPlatformUnavailableError: Pi did not answer (nothing changed; try again).
         """
         pi_app = self._pi()
@@ -419,6 +426,7 @@ class Checkout:
         """The payment at the quote and the request's claim, in one transaction."""
         try:
             with self.sessions.begin() as session:
+                merchants.ensure_active(session, hosted.merchant_id)  # suspended since the quote
                 payment = self.payments.create(
                     session,
                     pi_payment_id=pi_payment_id,
@@ -536,6 +544,16 @@ class Checkout:
             pass
         except PiPlatformError:
             log.warning("could not cancel Pi payment %s; the reconciler will", pi_payment_id, exc_info=True)
+
+
+def _payable(merchant: Merchant) -> None:
+    """Refuses a suspended merchant's pages and quotes (its receipts stay readable).
+
+    Raises:
+        MerchantSuspendedError: the merchant is suspended.
+    """
+    if merchant.status != MerchantStatus.ACTIVE:
+        raise MerchantSuspendedError(merchant.id)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -13,7 +13,14 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.idempotency import Idempotency, idempotency
 from api.merchants import service
-from api.merchants.schemas import MerchantCreate, MerchantCreated, MerchantRead
+from api.merchants.schemas import (
+    MerchantCreate,
+    MerchantCreated,
+    MerchantRead,
+    MerchantStatusChangeRead,
+    MerchantStatusMove,
+    MerchantWithHistory,
+)
 from api.models import Role
 
 router = APIRouter(prefix="/v1/merchants", tags=["merchants"])
@@ -80,3 +87,47 @@ def get_merchant(
     """Any merchant, for operators."""
     with sessions() as session:
         return MerchantRead.model_validate(service.get(session, merchant_id))
+
+
+def _with_history(session: Session, merchant_id: uuid.UUID) -> MerchantWithHistory:
+    merchant = service.get(session, merchant_id)
+    moves = [MerchantStatusChangeRead.model_validate(m) for m in service.history(session, merchant_id)]
+    return MerchantWithHistory(**MerchantRead.model_validate(merchant).model_dump(), history=moves)
+
+
+@router.post(
+    "/{merchant_id}/suspend",
+    response_model=MerchantWithHistory,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Suspend a merchant (operator)",
+)
+def suspend_merchant(
+    merchant_id: uuid.UUID,
+    data: MerchantStatusMove,
+    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    sessions: Sessions,
+) -> MerchantWithHistory:
+    """Stops the merchant being paid: its quotes, `POST /v1/payments` and its checkout pages and
+    approvals are refused (`merchant_suspended`, 409) until it is reinstated. Payments already
+    made settle as usual. Suspending a suspended merchant changes nothing."""
+    with sessions.begin() as session:
+        service.suspend(session, merchant_id, data.reason, principal.api_key_id)
+        return _with_history(session, merchant_id)
+
+
+@router.post(
+    "/{merchant_id}/reinstate",
+    response_model=MerchantWithHistory,
+    responses=error_responses(401, 403, 404, 422),
+    summary="Reinstate a suspended merchant (operator)",
+)
+def reinstate_merchant(
+    merchant_id: uuid.UUID,
+    data: MerchantStatusMove,
+    principal: Annotated[Principal, Depends(require_role(Role.OPERATOR))],
+    sessions: Sessions,
+) -> MerchantWithHistory:
+    """Lets the merchant be paid again. Reinstating an active merchant changes nothing."""
+    with sessions.begin() as session:
+        service.reinstate(session, merchant_id, data.reason, principal.api_key_id)
+        return _with_history(session, merchant_id)

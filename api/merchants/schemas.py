@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from web3 import Web3
 
-from api.types import CleanName, CleanShortText
+from api.merchants.models import MerchantStatus
+from api.types import CleanName, CleanShortText, CleanText
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -66,6 +67,7 @@ class MerchantRead(BaseModel):
     evm_address: str = Field(description="EIP-55 checksummed.")
     pi_username: str
     created_at: datetime
+    status: MerchantStatus = Field(description="`active`, or `suspended`: cannot be paid.")
 
 
 class MerchantCreated(BaseModel):
@@ -76,3 +78,31 @@ class MerchantCreated(BaseModel):
         description="The merchant's API key, shown only in this response (only its SHA-256 is stored). "
         "`null` when the response is an idempotent replay."
     )
+
+
+class MerchantStatusMove(BaseModel):
+    """Why an operator suspends or reinstates a merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: CleanText = Field(
+        description="Why, for the history (shown to operators and auditors).",
+        examples=["KYC documents expired; suspended until renewed"],
+    )
+
+
+class MerchantStatusChangeRead(BaseModel):
+    """One move of a merchant's status."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: MerchantStatus
+    to_status: MerchantStatus
+    reason: str
+    at: datetime
+
+
+class MerchantWithHistory(MerchantRead):
+    """A merchant and every move of its status, oldest first."""
+
+    history: list[MerchantStatusChangeRead]

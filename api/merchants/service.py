@@ -1,18 +1,24 @@
-"""Onboarding and reading merchants."""
+"""Onboarding, reading, suspending and reinstating merchants.
+
+A suspended merchant cannot be paid: :func:`ensure_active` is called, in the transaction that
+records it, by everything that starts a payment to a merchant (quote creation for its keys,
+``POST /v1/payments``, the hosted checkout's pages, quotes and approvals).
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import IssuedKey, issue_key
-from api.merchants.models import Merchant
+from api.merchants.models import Merchant, MerchantStatus, MerchantStatusChange
 from api.merchants.schemas import MerchantCreate
 from api.models import Role
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, NotFoundError, ValidationError
 from common.sql.helpers import utcnow
 
 
@@ -35,6 +41,17 @@ class MerchantExistsError(ConflictError):
             f"a merchant with address {evm_address} or Pi username {pi_username!r} already exists",
             evm_address=evm_address,
             pi_username=pi_username,
+        )
+
+
+class MerchantSuspendedError(ConflictError):
+    """The merchant is suspended by an operator and cannot be paid until reinstated."""
+
+    code = "merchant_suspended"
+
+    def __init__(self, merchant_id: uuid.UUID) -> None:
+        super().__init__(
+            f"merchant {merchant_id} is suspended and cannot be paid", merchant_id=str(merchant_id)
         )
 
 
@@ -69,4 +86,98 @@ def get(session: Session, merchant_id: uuid.UUID) -> Merchant:
     merchant = session.get(Merchant, merchant_id)
     if merchant is None:
         raise MerchantNotFoundError(merchant_id)
+    return merchant
+
+
+def ensure_active(session: Session, merchant_id: uuid.UUID) -> Merchant:
+    """The merchant, if it may be paid.
+
+    Raises:
+        MerchantNotFoundError: none.
+        MerchantSuspendedError: it is suspended.
+    """
+    merchant = get(session, merchant_id)
+    if merchant.status != MerchantStatus.ACTIVE:
+        raise MerchantSuspendedError(merchant_id)
+    return merchant
+
+
+def suspend(
+    session: Session, merchant_id: uuid.UUID, reason: str, api_key_id: uuid.UUID, now: datetime | None = None
+) -> Merchant:
+    """Stops the merchant being paid (``active -> suspended``); suspending twice is harmless.
+
+    Payments already made are untouched: they settle, and their MSC stays the merchant's.
+
+    Raises:
+        MerchantNotFoundError: none.
+    """
+    return _move(
+        session, merchant_id, MerchantStatus.ACTIVE, MerchantStatus.SUSPENDED, reason, api_key_id, now
+    )
+
+
+def reinstate(
+    session: Session, merchant_id: uuid.UUID, reason: str, api_key_id: uuid.UUID, now: datetime | None = None
+) -> Merchant:
+    """Lets a suspended merchant be paid again (``suspended -> active``); harmless if active.
+
+    Raises:
+        MerchantNotFoundError: none.
+    """
+    return _move(
+        session, merchant_id, MerchantStatus.SUSPENDED, MerchantStatus.ACTIVE, reason, api_key_id, now
+    )
+
+
+def history(session: Session, merchant_id: uuid.UUID) -> list[MerchantStatusChange]:
+    """The merchant's status moves, oldest first."""
+    get(session, merchant_id)
+    return list(
+        session.scalars(
+            select(MerchantStatusChange)
+            .where(MerchantStatusChange.merchant_id == merchant_id)
+            .order_by(MerchantStatusChange.id)
+        )
+    )
+
+
+def _move(
+    session: Session,
+    merchant_id: uuid.UUID,
+    source: MerchantStatus,
+    target: MerchantStatus,
+    reason: str,
+    api_key_id: uuid.UUID,
+    now: datetime | None,
+) -> Merchant:
+    """One conditional move with its history row, in the caller's transaction.
+
+    Of concurrent moves exactly one matches ``WHERE status = :source``; the others (and a move to
+    the status the merchant already has) change nothing and write no history.
+    """
+    if not reason.strip():
+        raise ValidationError("give the reason")
+    now = now or utcnow()
+    merchant = get(session, merchant_id)
+    result = session.execute(
+        update(Merchant)
+        .where(Merchant.id == merchant_id, Merchant.status == source)
+        .values(status=target)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount == 1:
+        session.add(
+            MerchantStatusChange(
+                merchant_id=merchant_id,
+                from_status=source,
+                to_status=target,
+                reason=reason.strip(),
+                api_key_id=api_key_id,
+                at=now,
+            )
+        )
+        session.flush()
+    session.refresh(merchant)
     return merchant

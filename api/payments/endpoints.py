@@ -17,6 +17,7 @@ from api.auth import Principal, require_role
 from api.db import get_sessions
 from api.errors import error_responses
 from api.idempotency import Idempotency, idempotency
+from api.merchants import service as merchants
 from api.models import Role
 from api.payments import service
 from api.payments.precheck import PiPaymentCheck
@@ -98,6 +99,8 @@ def create_payment(
     """
     if pi_check is not None:
         with sessions() as session:
+            assert principal.merchant_id is not None  # merchant keys always have one
+            merchants.ensure_active(session, principal.merchant_id)  # refused before Pi is asked
             binding = service.binding_due(session, principal, data.quote_id, data.pi_payment_id)
         if binding is not None:
             pi_check(data.pi_payment_id, binding)

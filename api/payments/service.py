@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
+from api.merchants import service as merchants
 from api.quotes.models import QuoteOwner
 from common.errors import ConflictError, NotFoundError
 from settlement.flow.binding import Binding
@@ -89,7 +90,10 @@ def create(
         QuoteExpiredError, QuoteAlreadyUsedError: the quote cannot pay this payment.
         PiPaymentNotBoundError: the Pi payment id is recorded for another merchant.
         PaymentConflictError: the Pi payment id is recorded with another of this merchant's quotes.
+        MerchantSuspendedError: the merchant is suspended (nothing is recorded).
     """
+    assert principal.merchant_id is not None  # merchant keys always have one (a CHECK constraint)
+    merchants.ensure_active(session, principal.merchant_id)
     _owned_quote(session, principal, quote_id)
     merchant_id = owner_key(principal)
     recorded = repository.by_pi_payment_id(session, pi_payment_id)

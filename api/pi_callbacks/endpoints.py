@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import Principal, require_role
 from api.db import get_sessions
 from api.errors import error_responses
+from api.merchants import service as merchants
 from api.models import Role
 from api.payments import service
 from api.payments.endpoints import Payments, Tasks, get_pi_check
@@ -54,10 +55,13 @@ def approve(
 ) -> PaymentView:
     """Queues the approval of the payment recorded for this Pi payment (`POST /v1/payments` records
     it). Approving an approved payment changes nothing; the answer shows its status. A payment
-    still waiting for approval is checked on Pi first (when the Pi network is configured): one whose
+    still waiting for approval is refused while the merchant is suspended (409
+    `merchant_suspended`), and is checked on Pi first (when the Pi network is configured): one whose
     metadata does not bind it to this merchant and its quote is refused (422) and nothing is queued."""
     with sessions() as session:
         payment = service.visible_by_pi_id(session, principal, pi_payment_id)
+        if payment.status == PaymentStatus.INCOMPLETE and principal.merchant_id is not None:
+            merchants.ensure_active(session, principal.merchant_id)  # suspended since it was recorded
     if pi_check is not None and payment.status == PaymentStatus.INCOMPLETE:
         pi_check(pi_payment_id, binding_of(payment))
     tasks.enqueue(APPROVE, str(payment.id))

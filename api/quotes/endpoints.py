@@ -12,6 +12,7 @@ from api.auth import Principal, require_role
 from api.db import get_sessions
 from api.errors import error_responses
 from api.idempotency import Idempotency, idempotency
+from api.merchants import service as merchants
 from api.models import Role
 from api.quotes.models import QuoteOwner
 from api.quotes.schemas import QuoteRequest, QuoteResponse
@@ -46,9 +47,12 @@ def create_quote(
     """A firm quote for selling `sell_amount` Pi minor units or buying `buy_amount` sen.
 
     Idempotent with `Idempotency-Key`: a retry returns the same quote rather than a new one.
+    A suspended merchant's keys get no quote (`merchant_suspended`, 409).
     """
 
     def effect(session: Session) -> QuoteResponse:
+        if principal.merchant_id is not None:
+            merchants.ensure_active(session, principal.merchant_id)
         quote = quotes.create(session, **data.model_dump())
         session.add(
             QuoteOwner(quote_id=quote.id, api_key_id=principal.api_key_id, merchant_id=principal.merchant_id)

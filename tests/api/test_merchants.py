@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+from sqlalchemy import func, select
+
 from api.models import Role
-from tests.api.support import Harness, bearer, staff_key
+from settlement.payments.models import Payment
+from tests.api.support import Harness, bearer, new_merchant, staff_key
 
 
 def _body(suffix: str) -> dict[str, str]:
@@ -52,3 +56,76 @@ def test_unknownMerchant_is404(api: Harness) -> None:
     response = api.client.get(f"/v1/merchants/{uuid.uuid4()}", headers=bearer(operator))
     assert response.status_code == 404
     assert response.json()["error"] == "merchant_not_found"
+
+
+def _quote(api: Harness, key: str) -> httpx.Response:
+    return api.client.post("/v1/quotes", json={"sell_amount": 12 * 10**7}, headers=bearer(key))
+
+
+def _payments(api: Harness) -> int:
+    with api.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Payment)) or 0
+
+
+def test_suspendedMerchant_getsNoQuoteNorPayment_untilReinstated_withHistory(api: Harness) -> None:
+    operator = staff_key(api.db, Role.OPERATOR)
+    merchant, key = new_merchant(api.db)
+    quote = _quote(api, key)
+    assert quote.status_code == 201, quote.text
+    reason = {"reason": "KYC documents expired"}
+    suspended = api.client.post(f"/v1/merchants/{merchant}/suspend", json=reason, headers=bearer(operator))
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json()["status"] == "suspended"
+    assert [(h["from_status"], h["to_status"], h["reason"]) for h in suspended.json()["history"]] == [
+        ("active", "suspended", "KYC documents expired")
+    ]
+    assert api.client.get("/v1/merchants/me", headers=bearer(key)).json()["status"] == "suspended"
+    # Suspending again changes nothing and writes no history.
+    again = api.client.post(f"/v1/merchants/{merchant}/suspend", json=reason, headers=bearer(operator))
+    assert again.status_code == 200 and len(again.json()["history"]) == 1
+
+    before, payments = api.db.counts(), _payments(api)
+    refused = _quote(api, key)
+    assert (refused.status_code, refused.json()["error"]) == (409, "merchant_suspended")
+    body = {"quote_id": quote.json()["id"], "pi_payment_id": f"pi_{uuid.uuid4().hex}"}
+    refused = api.client.post("/v1/payments", json=body, headers=bearer(key))
+    assert (refused.status_code, refused.json()["error"]) == (409, "merchant_suspended")
+    assert api.db.counts() == before and _payments(api) == payments
+
+    back = api.client.post(
+        f"/v1/merchants/{merchant}/reinstate", json={"reason": "documents renewed"}, headers=bearer(operator)
+    )
+    assert back.status_code == 200 and back.json()["status"] == "active"
+    assert [h["to_status"] for h in back.json()["history"]] == ["suspended", "active"]
+    assert _quote(api, key).status_code == 201
+    paid = api.client.post("/v1/payments", json=body, headers=bearer(key))
+    assert paid.status_code == 202, paid.text
+    # A payment recorded before a suspension is not approved during it.
+    api.client.post(f"/v1/merchants/{merchant}/suspend", json=reason, headers=bearer(operator))
+    approve = api.client.post(f"/v1/pi/payments/{body['pi_payment_id']}/approve", headers=bearer(key))
+    assert (approve.status_code, approve.json()["error"]) == (409, "merchant_suspended")
+
+
+def test_suspendAndReinstate_areForOperatorsOnly_withAReason(api: Harness) -> None:
+    merchant, key = new_merchant(api.db)
+    other, _ = new_merchant(api.db)
+    reason = {"reason": "fraud report"}
+    for path in ("suspend", "reinstate"):
+        for target in (merchant, other):
+            as_merchant = api.client.post(f"/v1/merchants/{target}/{path}", json=reason, headers=bearer(key))
+            assert as_merchant.status_code == 403
+        auditor = staff_key(api.db, Role.AUDITOR)
+        assert (
+            api.client.post(
+                f"/v1/merchants/{merchant}/{path}", json=reason, headers=bearer(auditor)
+            ).status_code
+            == 403
+        )
+        assert api.client.post(f"/v1/merchants/{merchant}/{path}", json=reason).status_code == 401
+    operator = staff_key(api.db, Role.OPERATOR)
+    unknown = api.client.post(f"/v1/merchants/{uuid.uuid4()}/suspend", json=reason, headers=bearer(operator))
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "merchant_not_found")
+    for bad in ({}, {"reason": ""}, {"reason": "   "}):
+        response = api.client.post(f"/v1/merchants/{merchant}/suspend", json=bad, headers=bearer(operator))
+        assert response.status_code == 422
+    assert api.client.get("/v1/merchants/me", headers=bearer(key)).json()["status"] == "active"

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 from stellar_sdk import Keypair
 
+from api.models import Role
 from checkout.service import Checkout, CheckoutPi
 from checkout.settings import CheckoutSettings
 from common.sql.helpers import utcnow
@@ -31,7 +32,7 @@ from settlement.pi.platform_client import PiPlatformClient
 from settlement.quotes.models import Quote
 from settlement.requests import service as requests_service
 from settlement.requests.models import HostedQuote
-from tests.api.support import Harness, MakeApi, new_merchant
+from tests.api.support import Harness, MakeApi, bearer, new_merchant, staff_key
 from tests.support.pi_peer import API_KEY, app_keypair, peer
 
 __all__ = ["app_keypair", "peer"]
@@ -399,3 +400,51 @@ def test_a_closed_dialog_expires_an_unpaid_payment_and_settles_a_paid_one(shop: 
     stranger, _ = shop.sign_in()
     refused = shop.call("/pay/api/cancel", {"pi_payment_id": payments["paid"], "access_token": stranger})
     assert (refused.status_code, refused.json()["error"]) == (404, "checkout_payment_not_found")
+
+
+def test_a_suspended_merchant_cannot_be_paid_and_the_customer_is_told_why(shop: Shop) -> None:
+    merchant, _key = new_merchant(shop.api.db)
+    quote = shop.quote(merchant)  # priced before the suspension: its approval is refused too
+    request_made = shop.api.client.post(
+        "/v1/payment-requests",
+        json={"amount": 4_500_000, "reference": "Kain #7"},
+        headers=bearer(_key),
+    )
+    assert request_made.status_code == 201, request_made.text
+    request = request_made.json()["id"]
+    operator = staff_key(shop.api.db, Role.OPERATOR)
+    suspended = shop.api.client.post(
+        f"/v1/merchants/{merchant}/suspend", json={"reason": "fraud report"}, headers=bearer(operator)
+    )
+    assert suspended.status_code == 200
+    token, _uid = shop.sign_in()
+    pi = shop.create_payment(token, _pi_amount(quote), _metadata(quote, merchant))
+    before = shop.counts()
+
+    for path in (f"/pay/{merchant}", f"/pay/q/{quote.id}", f"/pay/r/{request}", f"/pay/{merchant}/qr.svg"):
+        page = shop.api.client.get(path)
+        assert page.status_code == 409 and "tidak dapat menerima pembayaran" in page.text, path
+    english = shop.api.client.get(f"/pay/{merchant}?lang=en")
+    assert "This merchant cannot take payments right now" in english.text
+    shop.api.client.get(f"/pay/{merchant}?lang=id")
+    for path, form in (
+        (f"/pay/{merchant}", {"csrf": shop.csrf, "amount": "12.000"}),
+        (f"/pay/r/{request}", {"csrf": shop.csrf}),
+        (f"/pay/q/{quote.id}/renew", {"csrf": shop.csrf}),
+    ):
+        refused = shop.api.client.post(path, data=form, follow_redirects=False)
+        assert refused.status_code == 409 and "tidak dapat menerima pembayaran" in refused.text, path
+    body = {"pi_payment_id": pi["identifier"], "quote_id": str(quote.id), "access_token": token}
+    refused = shop.call("/pay/api/approve", body)
+    assert (refused.status_code, refused.json()["error"]) == (409, "merchant_suspended")
+    assert "tidak dapat menerima pembayaran" in refused.json()["message"]
+    assert shop.counts() == before  # nothing recorded, no new quote
+    assert shop.pi_payment(pi["identifier"])["status"]["cancelled"] is True  # the Pioneer is unblocked
+    assert shop.queue.calls == []
+
+    reinstated = shop.api.client.post(
+        f"/v1/merchants/{merchant}/reinstate", json={"reason": "cleared"}, headers=bearer(operator)
+    )
+    assert reinstated.status_code == 200
+    assert shop.api.client.get(f"/pay/{merchant}").status_code == 200
+    assert shop.quote(merchant).id != quote.id
