@@ -422,3 +422,20 @@ def test_horizon_unreachable_for_a_while_is_retried_and_credited_once(world: Wor
     assert world.control.fired_faults().get("horizon_read", 0) >= 1
     with world.sessions() as session:
         assert entry_imbalances(session) == []
+
+
+def test_a_merchant_suspended_while_the_customer_looks_at_the_price_is_not_paid(
+    world: World, page: Page
+) -> None:
+    merchant = world.merchant()
+    _to_quote(world, page, merchant)
+    with world.sessions.begin() as session:
+        merchants.suspend(session, merchant, "fraud report", uuid.uuid4())
+    page.click("#pay")
+    page.wait_for_selector("#status.failed", timeout=60_000)
+    assert "tidak dapat menerima pembayaran" in page.text_content("#status")
+    assert world.payments_of(merchant) == []
+    page.goto(f"{world.url}/pay/{merchant}")
+    assert "tidak dapat menerima pembayaran" in page.text_content("#error")
+    page.goto(f"{world.url}/pay/{merchant}?lang=en")
+    assert "This merchant cannot take payments right now" in page.text_content("#error")
