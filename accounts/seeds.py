@@ -2,7 +2,8 @@
 
 A TOTP seed must be readable to check codes, so it cannot be hashed; it is encrypted instead
 (AES-256-GCM, associated data = the user's id, so a seed copied onto another user's row does not
-open). The key is HKDF-SHA256 of the custody master key with its own label: one secret for the
+open). The key is HKDF-SHA256 of the custody master key (the caller passes the ring of
+``custody.settings.CustodySettings.key_ring()``) with its own label: one secret for the
 operator to manage (``MSC_CUSTODY_MASTER_KEY``), never the same AES key as the custody data keys.
 The stored form names the master key's fingerprint, so a master-key rotation can re-seal seeds
 (:meth:`accounts.service.AccountService.reseal_totp_seeds`) while the previous key stays readable.
@@ -14,6 +15,8 @@ import base64
 import binascii
 import secrets
 import uuid
+from collections.abc import Mapping
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -21,11 +24,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from accounts.errors import TotpStateError
-from custody.settings import MasterKeyRing
 
 _VERSION = "v1"
 _INFO = b"msc-accounts/v1/totp-seed"
 _AAD = b"msc-accounts/v1/totp-seed|"
+
+
+class KeyRing(Protocol):
+    """Master keys by fingerprint and the current one's fingerprint (``custody.settings.MasterKeyRing``;
+    accounts depends on ``common`` only, so the composition root passes the ring in)."""
+
+    @property
+    def current_id(self) -> str: ...
+
+    @property
+    def keys(self) -> Mapping[str, bytes]: ...
 
 
 def _derive(master_key: bytes) -> bytes:
@@ -35,7 +48,7 @@ def _derive(master_key: bytes) -> bytes:
 class SeedBox:
     """Seals and opens TOTP seeds with keys derived from a master-key ring."""
 
-    def __init__(self, ring: MasterKeyRing) -> None:
+    def __init__(self, ring: KeyRing) -> None:
         self._ring = ring
         self._keys = {key_id: _derive(key) for key_id, key in ring.keys.items()}
 

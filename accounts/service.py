@@ -52,7 +52,6 @@ from accounts.seeds import SeedBox
 from accounts.settings import AccountSettings
 from common.errors import ValidationError
 from common.sql.helpers import utcnow
-from custody.settings import CustodySettings
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +142,8 @@ class AccountService:
     Args:
         sessions: The platform database.
         settings: Lifetimes, throttling and hashing parameters.
-        seeds: Seals TOTP seeds at rest (default: under ``MSC_CUSTODY_MASTER_KEY``).
+        seeds: Seals TOTP seeds at rest; build it as
+            ``SeedBox(CustodySettings.from_env().key_ring())`` (under ``MSC_CUSTODY_MASTER_KEY``).
         clock: Current UTC time.
     """
 
@@ -152,12 +152,12 @@ class AccountService:
         sessions: sessionmaker[Session],
         settings: AccountSettings | None = None,
         *,
-        seeds: SeedBox | None = None,
+        seeds: SeedBox,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.settings = settings or AccountSettings.from_env()
-        self.seeds = seeds or SeedBox(CustodySettings.from_env().key_ring())
+        self.seeds = seeds
         self.clock = clock
         self.passwords = credentials.PasswordHasher(
             self.settings.argon2_time_cost, self.settings.argon2_memory_kib, self.settings.argon2_parallelism

@@ -12,9 +12,11 @@ import pytest
 from eth_account import Account
 
 from accounts.models import Role
+from accounts.seeds import SeedBox
 from accounts.service import AccountService
 from accounts.settings import AccountSettings
 from api.merchants.models import Merchant
+from custody.settings import CustodySettings
 from tests.settlement.ledger.support import Clock, Db, clock, db
 
 __all__ = ["clock", "db"]
@@ -25,7 +27,10 @@ FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 
 def account_service(db: Db, clock: Clock, **overrides: object) -> AccountService:
     """A service on ``db`` with cheap hashing and ``overrides`` of the settings."""
-    return AccountService(db.sessions, AccountSettings.from_env({}, **{**FAST, **overrides}), clock=clock)
+    settings = AccountSettings.from_env({}, **{**FAST, **overrides})
+    return AccountService(
+        db.sessions, settings, seeds=SeedBox(CustodySettings.from_env({}).key_ring()), clock=clock
+    )
 
 
 def new_merchant(db: Db) -> uuid.UUID:
