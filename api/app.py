@@ -33,8 +33,8 @@ from api.webhooks.endpoints import router as webhooks_router
 from audit.explorer.endpoints import STATIC_DIR as EXPLORER_STATIC
 from audit.explorer.endpoints import STATIC_URL as EXPLORER_STATIC_URL
 from audit.explorer.endpoints import router as explorer_router
-from checkout.endpoints import routers as checkout_routers
 from chain.settings import ChainSettings
+from checkout.endpoints import routers as checkout_routers
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from settlement.payments.service import PaymentService
 from settlement.quotes.rates import FixedRateSource, RateSource
