@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pyotp
 import pytest
-from eth_account import Account
 
 from accounts.models import Role
 from accounts.seeds import SeedBox
 from accounts.service import AccountService
 from accounts.settings import AccountSettings
-from api.merchants.models import Merchant
 from custody.settings import CustodySettings
 from tests.settlement.ledger.support import Clock, Db, clock, db
+from tests.support.factories import add_merchant
 
 __all__ = ["clock", "db"]
 
@@ -35,19 +33,7 @@ def account_service(db: Db, clock: Clock, **overrides: object) -> AccountService
 
 def new_merchant(db: Db) -> uuid.UUID:
     """A merchant row."""
-    merchant_id = uuid.uuid4()
-    with db.sessions.begin() as session:
-        session.add(
-            Merchant(
-                id=merchant_id,
-                name="Bakso Pak Kumis",
-                kelurahan="Taman",
-                evm_address=Account.create().address,
-                pi_username=f"bakso_{merchant_id.hex[:12]}",
-                created_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
-    return merchant_id
+    return add_merchant(db.sessions, name="Bakso Pak Kumis", kelurahan="Taman")
 
 
 def email() -> str:

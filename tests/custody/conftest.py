@@ -5,34 +5,20 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from datetime import UTC, datetime
 
 import pytest
-from eth_account import Account
 
-from api.merchants.models import Merchant
 from custody.keystore import EnvelopeKeyManager
 from custody.settings import MasterKeyRing
 from tests.settlement.ledger.support import Db, clock, db, pg_db
+from tests.support.factories import add_merchant
 
 __all__ = ["clock", "db", "pg_db"]
 
 
 def new_merchant(db: Db) -> uuid.UUID:
     """A merchant row (custodial keys reference it)."""
-    merchant_id = uuid.uuid4()
-    with db.sessions.begin() as session:
-        session.add(
-            Merchant(
-                id=merchant_id,
-                name="Warung Bu Sri",
-                kelurahan="Kartoharjo",
-                evm_address=Account.create().address,
-                pi_username=f"warung_{merchant_id.hex[:12]}",
-                created_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
-    return merchant_id
+    return add_merchant(db.sessions)
 
 
 def random_master_key() -> bytes:

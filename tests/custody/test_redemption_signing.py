@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from eth_account import Account
 
-from api.merchants.models import Merchant
 from chain.eip712 import authorization, msc_domain, permit
 from custody.errors import CustodySigningRefusedError
 from custody.keystore import EnvelopeKeyManager
@@ -21,6 +19,7 @@ from settlement.redemption.errors import InvalidAuthorizationError
 from settlement.redemption.service import RedemptionRequest, RedemptionService
 from tests.settlement.minting.conftest import anvil, chain, db, w3
 from tests.settlement.minting.support import Chain, Db
+from tests.support.factories import add_merchant
 
 __all__ = ["anvil", "chain", "db", "w3"]
 
@@ -29,19 +28,7 @@ FUNDS = 250_000
 
 
 def _merchant(db: Db) -> uuid.UUID:
-    merchant_id = uuid.uuid4()
-    with db.sessions.begin() as session:
-        session.add(
-            Merchant(
-                id=merchant_id,
-                name="Pecel Mbok Yem",
-                kelurahan="Manguharjo",
-                evm_address=Account.create().address,
-                pi_username=f"pecel_{merchant_id.hex[:12]}",
-                created_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
-    return merchant_id
+    return add_merchant(db.sessions, name="Pecel Mbok Yem", kelurahan="Manguharjo")
 
 
 def _custody(chain: Chain) -> CustodyService:
