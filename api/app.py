@@ -101,7 +101,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by install_docs: without a CDN or inline script
         openapi_url="/openapi.json",
-        redoc_url=None,
+        redoc_url=None,  # served by install_docs too: ReDoc from the installed package, styles by nonce
     )
     app.state.settings = settings
     app.state.metrics = api_metrics

@@ -16,6 +16,8 @@ One policy for the whole origin, so no page can be the weak one:
 * ``Cross-Origin-Opener-Policy: same-origin``: a page opened from another site gets no handle on ours.
 
 A response that already sets one of these headers keeps its own value (a route may need stricter).
+The one route that sets its own policy is ``/redoc``: the same policy plus a per-response nonce
+in ``style-src`` for the ``<style>`` elements ReDoc creates (:func:`content_security_policy`).
 """
 
 from __future__ import annotations
@@ -23,20 +25,33 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(style_nonce: str | None = None) -> str:
+    """The origin's Content-Security-Policy; with ``style_nonce``, ``<style>`` elements carrying it apply too.
+
+    The nonce is the one widening a page may ask for, and only for styles: ``/redoc`` (see
+    :mod:`api.docs`) renders with styled-components, which writes its CSS into ``<style>`` elements
+    it creates at run time; they carry the page's per-response nonce. Scripts stay ``'self'`` on
+    every page, and no page gets ``'unsafe-inline'`` or ``'unsafe-eval'``.
+    """
+    style_src = "style-src 'self'" if style_nonce is None else f"style-src 'self' 'nonce-{style_nonce}'"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            style_src,
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

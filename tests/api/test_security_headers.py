@@ -1,8 +1,9 @@
-"""Security headers on every kind of answer, and /docs working offline under the strict CSP.
+"""Security headers on every kind of answer, and /docs and /redoc working offline under the CSP.
 
-The docs page is loaded in Debian's headless Chromium (Playwright, never a downloaded browser) from
+The docs pages are loaded in Debian's headless Chromium (Playwright, never a downloaded browser) from
 the app served by uvicorn, with every request to another host aborted (the network is "cut"): it must
-list the API's routes with no Content-Security-Policy violation and no console error.
+list the API's routes with no Content-Security-Policy violation and no console error. /redoc's
+policy is the origin's with a per-answer nonce for the <style> elements ReDoc creates.
 """
 
 from __future__ import annotations
@@ -76,7 +77,39 @@ def test_docsPage_hasNoInlineScript_andNoCdn(api: Harness) -> None:
         ' src="/docs/assets-local/swagger-init.js"',
     ]
     assert "<style" not in html and " style=" not in html and "://" not in html
-    assert api.client.get("/redoc").status_code == 404  # not served: ReDoc needs inline styles
+
+
+def test_redocPage_hasNoInlineScript_andNoCdn_andAFreshStyleNonce(api: Harness) -> None:
+    answers = [api.client.get("/redoc") for _ in range(2)]
+    nonces = []
+    for answer in answers:
+        assert answer.status_code == 200
+        html = answer.text
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S)
+        assert scripts and all(body.strip() == "" for body in scripts)  # every script is a file
+        tags = re.findall(r"<script\b([^>]*)>", html)
+        init = re.fullmatch(r' src="/docs/assets-local/redoc-init.js" nonce="([A-Za-z0-9_-]{24})"', tags[0])
+        assert init and tags[1:] == [' src="/docs/assets-redoc/redoc.standalone.js"']
+        assert "<style" not in html and " style=" not in html and "://" not in html
+        nonce = init.group(1)
+        nonces.append(nonce)
+        # The origin's policy with the nonce in style-src only; scripts as strict as everywhere.
+        csp = answer.headers["Content-Security-Policy"]
+        assert csp == SECURITY_HEADERS["Content-Security-Policy"].replace(
+            "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'"
+        )
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "script-src 'self';" in csp
+        for name, value in SECURITY_HEADERS.items():
+            if name != "Content-Security-Policy":
+                assert answer.headers[name] == value
+        assert answer.headers["Cache-Control"] == "no-store"
+    assert nonces[0] != nonces[1]  # one per answer
+    for asset in ("/docs/assets-redoc/redoc.standalone.js", "/docs/assets-local/redoc-init.js"):
+        answer = api.client.get(asset)
+        assert answer.status_code == 200 and "javascript" in answer.headers["content-type"]
+        assert_secure(answer)
+    bundle = api.client.get("/docs/assets-redoc/redoc.standalone.js").text
+    assert "Redoc" in bundle and "cdn.redoc.ly" not in bundle  # its one CDN image made an empty one
 
 
 def _free_port() -> int:
@@ -145,5 +178,48 @@ def test_docs_listsTheRoutes_offline_underTheCsp(served: str) -> None:
             browser.close()
     assert {"/v1/market/orders", "/v1/merchants", "/v1/carbon/retirements", "/healthz"} <= set(paths)
     assert violations == []
+    assert errors == []
+    assert aborted == []  # nothing even tried to leave the machine
+
+
+def test_redoc_rendersTheOperations_offline_underTheCsp(served: str) -> None:
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
+    aborted: list[str] = []
+    errors: list[str] = []
+
+    def cut(route: Route) -> None:
+        if route.request.url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            aborted.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        try:
+            page = browser.new_page()
+            page.add_init_script(CSP_LISTENER)
+            page.route("**/*", cut)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(served + "/redoc")
+            # ReDoc lists every operation in its side menu and renders each one's path.
+            page.wait_for_selector("[role=menuitem]", timeout=30_000)
+            page.get_by_text("/v1/market/orders", exact=False).first.wait_for(timeout=10_000)
+            text = page.inner_text("#redoc")
+            # Its styles applied (styled-components' <style> elements carry the nonce): the menu is
+            # laid out beside the content, not stacked above it as unstyled markup would be.
+            styles = page.evaluate(
+                "() => [...document.querySelectorAll('style')].map(s => s.nonce !== '' && s.sheet !== null)"
+            )
+            menu_position = page.locator(".menu-content").first.evaluate("e => getComputedStyle(e).position")
+            violations = page.evaluate("window.__cspViolations")
+        finally:
+            browser.close()
+    assert "/v1/market/orders" in text and "/v1/merchants" in text and "/healthz" in text
+    assert styles and all(styles)
+    assert menu_position == "sticky"
+    assert violations == []  # no refused script, style, worker, image or fetch
     assert errors == []
     assert aborted == []  # nothing even tried to leave the machine
