@@ -109,6 +109,7 @@
       busy = true;
       payButton.disabled = true;
       var token = null;
+      var closed = false; // the customer closed the wallet: its message wins over late refusals
       signIn().then(function (signedIn) {
         token = signedIn.auth.accessToken;
         if (signedIn.settled && signedIn.settled.status) { say(d.msgResumed, "busy"); }
@@ -119,8 +120,9 @@
           onReadyForServerApproval: function (paymentId) {
             post("/pay/api/approve", { pi_payment_id: paymentId, quote_id: d.quote, access_token: token })
               .catch(function (error) {
-                // Closed in the wallet meanwhile: onCancel tells the customer, not this refusal.
-                if (error.code !== "pi_payment_cancelled") { fail(error); }
+                // Closed in the wallet meanwhile: onCancel tells the customer, not this refusal
+                // (the approval may finish after the cancel expired the payment, and be refused).
+                if (!closed && error.code !== "pi_payment_cancelled") { fail(error); }
               });
           },
           onReadyForServerCompletion: function (paymentId, txid) {
@@ -130,6 +132,7 @@
               .catch(function (error) { fail(error); });
           },
           onCancel: function (paymentId) {
+            closed = true;
             post("/pay/api/cancel", { pi_payment_id: paymentId, access_token: token })
               .catch(function () { return null; })
               .then(function () { busy = false; payButton.disabled = false; say(d.msgCancelled, "failed"); });

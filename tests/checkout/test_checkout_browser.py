@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from stellar_sdk import Keypair
@@ -301,6 +301,34 @@ def test_cancel_in_the_wallet_leaves_nothing_half_made(world: World, page: Page)
     page.wait_for_selector("#status.failed", timeout=60_000)
     assert "membatalkan" in page.text_content("#status")
     _wait("the payment to expire", lambda: all(p.status == "expired" for p in world.payments_of(merchant)))
+
+
+def test_an_approval_refused_after_the_customer_cancelled_does_not_replace_the_cancel_message(
+    world: World, page: Page
+) -> None:
+    """The race a loaded machine showed: the approval's answer arrives after the customer closed
+    the wallet (the cancel expired the payment, so the approval is refused); the page keeps
+    telling the customer they cancelled, not that the payment was refused."""
+    merchant = world.merchant()
+    _to_quote(world, page, merchant)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/pay/api/approve", hold)
+    page.click("#pay")
+    page.click("#pi-wallet-cancel")
+    page.wait_for_selector("#status.failed", timeout=60_000)
+    assert "membatalkan" in page.text_content("#status")
+    _wait("the approval call to be held", lambda: len(held) == 1)
+    with page.expect_response("**/pay/api/approve"):
+        held[0].fulfill(
+            status=409,
+            json={"error": "checkout_payment_refused", "message": "Pembayaran tidak dapat diterima."},
+        )
+    page.wait_for_timeout(300)  # the page's handlers of that answer have run
+    assert "membatalkan" in page.text_content("#status")
 
 
 def test_pi_unreachable_is_a_clear_message_and_changes_nothing(world: World, page: Page) -> None:
