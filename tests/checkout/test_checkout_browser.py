@@ -212,11 +212,21 @@ def _no_horizontal_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
+def _on_one_line(page: Page, selector: str) -> bool:
+    """Whether the element's text renders on one line (a figure never breaks inside a number)."""
+    script = (
+        "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
+    )
+    return bool(page.eval_on_selector(selector, script) == 1)
+
+
 def _to_quote(world: World, page: Page, merchant: uuid.UUID, amount: str = "12.000") -> None:
     page.goto(f"{world.url}/pay/{merchant}")
     page.fill("#amount", amount)
     page.click("#continue")
     page.wait_for_selector("#pi-amount")
+    for figure in ("#idr-amount", "#pi-amount", "#fee", "#rate"):
+        assert _on_one_line(page, figure), f"{figure} wraps at 360 px"
 
 
 def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_escrow(
