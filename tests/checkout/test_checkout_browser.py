@@ -215,7 +215,8 @@ def _no_horizontal_scroll(page: Page) -> None:
 def _on_one_line(page: Page, selector: str) -> bool:
     """Whether the element's text renders on one line (a figure never breaks inside a number)."""
     script = (
-        "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " return r.getClientRects().length; }"
     )
     return bool(page.eval_on_selector(selector, script) == 1)
 
