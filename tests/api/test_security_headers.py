@@ -14,12 +14,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 
 from api.app import create_app
 from api.security_headers import SECURITY_HEADERS
@@ -144,82 +146,80 @@ def served(tmp_path: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def test_docs_listsTheRoutes_offline_underTheCsp(served: str) -> None:
+@dataclass
+class OfflinePage:
+    """A Chromium page that may reach only 127.0.0.1, with what it logged and tried to reach."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    """Console errors and uncaught exceptions."""
+    aborted: list[str] = field(default_factory=list)
+    """URLs off this machine the page tried to load (each refused)."""
+
+
+@contextmanager
+def offline_page() -> Iterator[OfflinePage]:
+    """Debian's Chromium, headless, with the network cut and CSP violations recorded in
+    ``window.__cspViolations``."""
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
-    aborted: list[str] = []
-    errors: list[str] = []
-
-    def cut(route: Route) -> None:
-        if route.request.url.startswith("http://127.0.0.1:"):
-            route.continue_()
-        else:
-            aborted.append(route.request.url)
-            route.abort()
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True)
         try:
-            page = browser.new_page()
-            page.add_init_script(CSP_LISTENER)
-            page.route("**/*", cut)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(served + "/docs")
-            page.wait_for_selector(".opblock-summary-path", timeout=30_000)
-            paths = page.locator(".opblock-summary-path").evaluate_all(
-                "els => els.map(e => e.getAttribute('data-path'))"
-            )
-            # Open one operation: its schema renders too (React styles through the CSSOM, not inline).
-            page.locator(".opblock-summary-path[data-path='/v1/market/orders']").first.click()
-            page.wait_for_selector(".opblock-body", timeout=10_000)
-            violations = page.evaluate("window.__cspViolations")
+            offline = OfflinePage(browser.new_page())
+
+            def cut(route: Route) -> None:
+                if route.request.url.startswith("http://127.0.0.1:"):
+                    route.continue_()
+                else:
+                    offline.aborted.append(route.request.url)
+                    route.abort()
+
+            offline.page.add_init_script(CSP_LISTENER)
+            offline.page.route("**/*", cut)
+            offline.page.on("console", lambda m: offline.errors.append(m.text) if m.type == "error" else None)
+            offline.page.on("pageerror", lambda e: offline.errors.append(str(e)))
+            yield offline
         finally:
             browser.close()
+
+
+def test_docs_listsTheRoutes_offline_underTheCsp(served: str) -> None:
+    with offline_page() as offline:
+        page = offline.page
+        page.goto(served + "/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+        paths = page.locator(".opblock-summary-path").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-path'))"
+        )
+        # Open one operation: its schema renders too (React styles through the CSSOM, not inline).
+        page.locator(".opblock-summary-path[data-path='/v1/market/orders']").first.click()
+        page.wait_for_selector(".opblock-body", timeout=10_000)
+        violations = page.evaluate("window.__cspViolations")
     assert {"/v1/market/orders", "/v1/merchants", "/v1/carbon/retirements", "/healthz"} <= set(paths)
     assert violations == []
-    assert errors == []
-    assert aborted == []  # nothing even tried to leave the machine
+    assert offline.errors == []
+    assert offline.aborted == []  # nothing even tried to leave the machine
 
 
 def test_redoc_rendersTheOperations_offline_underTheCsp(served: str) -> None:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
-    aborted: list[str] = []
-    errors: list[str] = []
-
-    def cut(route: Route) -> None:
-        if route.request.url.startswith("http://127.0.0.1:"):
-            route.continue_()
-        else:
-            aborted.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        try:
-            page = browser.new_page()
-            page.add_init_script(CSP_LISTENER)
-            page.route("**/*", cut)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(served + "/redoc")
-            # ReDoc lists every operation in its side menu and renders each one's path.
-            page.wait_for_selector("[role=menuitem]", timeout=30_000)
-            page.get_by_text("/v1/market/orders", exact=False).first.wait_for(timeout=10_000)
-            text = page.inner_text("#redoc")
-            # Its styles applied (styled-components' <style> elements carry the nonce): the menu is
-            # laid out beside the content, not stacked above it as unstyled markup would be.
-            styles = page.evaluate(
-                "() => [...document.querySelectorAll('style')].map(s => s.nonce !== '' && s.sheet !== null)"
-            )
-            menu_position = page.locator(".menu-content").first.evaluate("e => getComputedStyle(e).position")
-            violations = page.evaluate("window.__cspViolations")
-        finally:
-            browser.close()
+    with offline_page() as offline:
+        page = offline.page
+        page.goto(served + "/redoc")
+        # ReDoc lists every operation in its side menu and renders each one's path.
+        page.wait_for_selector("[role=menuitem]", timeout=30_000)
+        page.get_by_text("/v1/market/orders", exact=False).first.wait_for(timeout=10_000)
+        text = page.inner_text("#redoc")
+        # Its styles applied (styled-components' <style> elements carry the nonce): the menu is
+        # laid out beside the content, not stacked above it as unstyled markup would be.
+        styles = page.evaluate(
+            "() => [...document.querySelectorAll('style')].map(s => s.nonce !== '' && s.sheet !== null)"
+        )
+        menu_position = page.locator(".menu-content").first.evaluate("e => getComputedStyle(e).position")
+        violations = page.evaluate("window.__cspViolations")
     assert "/v1/market/orders" in text and "/v1/merchants" in text and "/healthz" in text
     assert styles and all(styles)
     assert menu_position == "sticky"
     assert violations == []  # no refused script, style, worker, image or fetch
-    assert errors == []
-    assert aborted == []  # nothing even tried to leave the machine
+    assert offline.errors == []
+    assert offline.aborted == []  # nothing even tried to leave the machine
