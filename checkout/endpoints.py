@@ -40,6 +40,7 @@ from checkout.settings import CheckoutSettings
 from common.errors import MSCError, NotFoundError
 from common.sql.helpers import utcnow
 from settlement.minting.ids import escrow_payment_id
+from settlement.payments.models import Payment
 from settlement.payments.service import PaymentService
 from webui.i18n import (
     LANGUAGE_COOKIE,
@@ -302,65 +303,73 @@ def static_file(name: str) -> Response:
 # ------------------------------------------------------------------------------ JSON calls
 
 
+def _json_call(request: Request, call: Callable[[], dict[str, Any]]) -> Response:
+    """A page's JSON call: its CSRF token first, then ``call``; a refusal is the error envelope
+    with the customer's sentence in their language."""
+    try:
+        _check_csrf(request, request.headers.get(CSRF_HEADER))
+        return JSONResponse(call())
+    except MSCError as error:
+        return _json_error(request, error)
+
+
+def _payment_answer(payment: Payment | None) -> dict[str, Any]:
+    """Where the page goes next for ``payment`` (all ``None`` when there is none)."""
+    if payment is None:
+        return {"payment_id": None, "status": None, "receipt_url": None}
+    receipt_url = f"/pay/receipt/{payment.id}"
+    return {"payment_id": str(payment.id), "status": payment.status, "receipt_url": receipt_url}
+
+
 @router.post("/api/approve")
 def api_approve(data: ApproveRequest, request: Request, checkout: Service) -> Response:
     """``onReadyForServerApproval``."""
-    try:
-        _check_csrf(request, request.headers.get(CSRF_HEADER))
+
+    def approve() -> dict[str, Any]:
         payment = checkout.approve(data.pi_payment_id, data.quote_id, data.access_token)
-    except MSCError as error:
-        return _json_error(request, error)
-    return JSONResponse({"payment_id": str(payment.id), "status": payment.status})
+        return {"payment_id": str(payment.id), "status": payment.status}
+
+    return _json_call(request, approve)
 
 
 @router.post("/api/complete")
 def api_complete(data: CompleteRequest, request: Request, checkout: Service) -> Response:
     """``onReadyForServerCompletion``."""
-    try:
-        _check_csrf(request, request.headers.get(CSRF_HEADER))
-        payment = checkout.complete(data.pi_payment_id, data.txid, data.access_token)
-    except MSCError as error:
-        return _json_error(request, error)
-    return JSONResponse(
-        {"payment_id": str(payment.id), "status": payment.status, "receipt_url": f"/pay/receipt/{payment.id}"}
+    return _json_call(
+        request,
+        lambda: _payment_answer(checkout.complete(data.pi_payment_id, data.txid, data.access_token)),
     )
 
 
 @router.post("/api/incomplete")
 def api_incomplete(data: PiPaymentRequest, request: Request, checkout: Service) -> Response:
     """``onIncompletePaymentFound``: settles the earlier visit's payment before a new one starts."""
-    try:
-        _check_csrf(request, request.headers.get(CSRF_HEADER))
-        payment = checkout.settle_incomplete(data.pi_payment_id, data.access_token)
-    except MSCError as error:
-        return _json_error(request, error)
-    if payment is None:
-        return JSONResponse({"payment_id": None, "status": None, "receipt_url": None})
-    return JSONResponse(
-        {"payment_id": str(payment.id), "status": payment.status, "receipt_url": f"/pay/receipt/{payment.id}"}
+    return _json_call(
+        request,
+        lambda: _payment_answer(checkout.settle_incomplete(data.pi_payment_id, data.access_token)),
     )
 
 
 @router.post("/api/cancel")
 def api_cancel(data: PiPaymentRequest, request: Request, checkout: Service) -> Response:
     """``onCancel``: the customer closed the Pi dialog."""
-    try:
-        _check_csrf(request, request.headers.get(CSRF_HEADER))
+
+    def cancel() -> dict[str, Any]:
         payment = checkout.cancelled(data.pi_payment_id, data.access_token)
-    except MSCError as error:
-        return _json_error(request, error)
-    return JSONResponse({"status": payment.status if payment is not None else None})
+        return {"status": payment.status if payment is not None else None}
+
+    return _json_call(request, cancel)
 
 
 @router.post("/api/renew")
 def api_renew(data: QuoteRenewal, request: Request, checkout: Service) -> Response:
     """A new firm quote replacing an expired one: the page shows its new amount and countdown."""
-    try:
-        _check_csrf(request, request.headers.get(CSRF_HEADER))
+
+    def renew() -> dict[str, Any]:
         view = checkout.renew(data.quote_id)
-    except MSCError as error:
-        return _json_error(request, error)
-    return JSONResponse({"quote_id": str(view.quote.id), "url": f"/pay/q/{view.quote.id}"})
+        return {"quote_id": str(view.quote.id), "url": f"/pay/q/{view.quote.id}"}
+
+    return _json_call(request, renew)
 
 
 @router.get("/api/payments/{payment_id}")
