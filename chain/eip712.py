@@ -1,4 +1,5 @@
-"""EIP-712 typed data for MSC's signed operations: EIP-2612 permits and EIP-3009 authorizations.
+"""EIP-712 typed data for the platform's signed operations: MSC's EIP-2612 permits and EIP-3009
+authorizations, carbon retirements and orders, and merchants' escrow refund authorizations.
 
 The same structures a wallet shows its user before signing. The platform uses them to relay
 gasless payments and to tell wallets what to sign; the tests use them to sign as a wallet would.
@@ -186,4 +187,39 @@ def order(domain: Domain, o: tuple[Any, ...]) -> dict[str, Any]:
         "primaryType": "Order",
         "domain": domain.as_dict(),
         "message": message,
+    }
+
+
+_REFUND_AUTHORIZATION_FIELDS = [
+    {"name": "paymentId", "type": "bytes32"},
+    {"name": "amount", "type": "uint96"},
+    {"name": "nonce", "type": "bytes32"},
+    {"name": "validBefore", "type": "uint256"},
+]
+REFUND_AUTHORIZATION = "RefundAuthorization"
+
+
+def escrow_domain(chain_id: int, escrow_address: str) -> Domain:
+    """MerchantEscrow's domain (``EIP712("MerchantEscrow", "1")``)."""
+    return Domain("MerchantEscrow", "1", chain_id, escrow_address)
+
+
+def refund_authorization(
+    domain: Domain, payment_id: bytes, amount: int, nonce: bytes, valid_before: int
+) -> dict[str, Any]:
+    """A merchant's signed refund (``refundWithAuthorization``) of ``amount`` of the escrowed
+    payment ``payment_id`` (its ``bytes32`` escrow key) back to the payer, usable once (``nonce``,
+    single-use per merchant) until ``valid_before`` (exclusive, Unix seconds)."""
+    if len(payment_id) != 32 or len(nonce) != 32:
+        raise ValueError("a payment id and a nonce are 32 bytes each")
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE, REFUND_AUTHORIZATION: _REFUND_AUTHORIZATION_FIELDS},
+        "primaryType": REFUND_AUTHORIZATION,
+        "domain": domain.as_dict(),
+        "message": {
+            "paymentId": payment_id,
+            "amount": amount,
+            "nonce": nonce,
+            "validBefore": valid_before,
+        },
     }

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IMerchantEscrow} from "./interfaces/IMerchantEscrow.sol";
 
@@ -17,7 +19,10 @@ import {IMerchantEscrow} from "./interfaces/IMerchantEscrow.sol";
 /// skips (ReleaseSkipped, the payment stays Held) what fails, and deposits refuse merchants and
 /// payers MSC can never pay (the token, this escrow). A merchant frozen after its deposit is the
 /// case the skip covers; its payment waits, releasable once unfrozen, refundable meanwhile.
-contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
+/// A refund has one body whoever sends it: the merchant itself (refund) or a relayer with the
+/// merchant's EIP-712 authorization (refundWithAuthorization), whose nonce is spent before any
+/// transfer, so a signed refund happens at most once.
+contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice May deposit payments (the settlement service).
@@ -29,14 +34,20 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
 
     uint256 public constant MAX_HOLD = 365 days;
     uint256 public constant MAX_BATCH = 500;
+    /// @notice EIP-712 type hash of a merchant's signed refund.
+    bytes32 public constant REFUND_AUTHORIZATION_TYPEHASH =
+        keccak256("RefundAuthorization(bytes32 paymentId,uint96 amount,bytes32 nonce,uint256 validBefore)");
 
     IERC20 private immutable _msc;
     mapping(bytes32 paymentId => Payment) private _payments;
     uint128 private _escrowed;
     uint128 private _guaranteeFund;
     uint40 private _disputeWindow;
+    mapping(address merchant => mapping(bytes32 nonce => bool)) private _authorizations;
 
-    constructor(IERC20 msc, address admin, address depositor, address arbiter, address operator) {
+    constructor(IERC20 msc, address admin, address depositor, address arbiter, address operator)
+        EIP712("MerchantEscrow", "1")
+    {
         if (
             address(msc) == address(0) || admin == address(0) || depositor == address(0) || arbiter == address(0)
                 || operator == address(0)
@@ -125,19 +136,38 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
 
     /// @inheritdoc IMerchantEscrow
     function refund(bytes32 paymentId, uint96 amount) external {
-        Payment storage p = _payments[paymentId];
-        Status status = p.status;
-        if (status != Status.Held && status != Status.Disputed) revert EscrowWrongStatus(paymentId, status);
+        Payment storage p = _refundable(paymentId);
         if (msg.sender != p.merchant) revert EscrowNotParty(paymentId, msg.sender, "merchant");
-        uint96 available = p.amount;
-        if (amount == 0 || amount > available) revert EscrowAmountInvalid(amount, available);
-        uint96 remaining = available - amount;
-        p.amount = remaining; // what was refunded is in the Refunded events, not stored again
-        if (remaining == 0) p.status = Status.Refunded;
-        _escrowed -= amount;
-        address payer = p.payer;
-        emit Refunded(paymentId, payer, amount, remaining);
-        _msc.safeTransfer(payer, amount);
+        _refund(paymentId, p, amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function refundWithAuthorization(
+        bytes32 paymentId,
+        uint96 amount,
+        bytes32 nonce,
+        uint256 validBefore,
+        bytes calldata signature
+    ) external {
+        Payment storage p = _refundable(paymentId);
+        if (block.timestamp >= validBefore) revert EscrowAuthorizationExpired(validBefore);
+        address merchant = p.merchant;
+        if (_authorizations[merchant][nonce]) revert EscrowAuthorizationUsed(merchant, nonce);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REFUND_AUTHORIZATION_TYPEHASH, paymentId, amount, nonce, validBefore))
+        );
+        // ERC-1271 wallets are asked with a staticcall, so the check cannot re-enter.
+        if (!SignatureChecker.isValidSignatureNow(merchant, digest, signature)) {
+            revert EscrowInvalidSignature(merchant);
+        }
+        _authorizations[merchant][nonce] = true;
+        emit RefundAuthorizationUsed(merchant, nonce);
+        _refund(paymentId, p, amount);
+    }
+
+    /// @inheritdoc IMerchantEscrow
+    function authorizationState(address merchant, bytes32 nonce) external view returns (bool) {
+        return _authorizations[merchant][nonce];
     }
 
     /// @inheritdoc IMerchantEscrow
@@ -257,6 +287,12 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
         return _msc;
     }
 
+    /// @notice The EIP-712 domain separator refund authorizations are signed under.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
     // ================================================================ internals
 
     function _record(bytes32 paymentId, address merchant, address payer, uint96 amount, uint40 holdSeconds) private {
@@ -277,6 +313,26 @@ contract MerchantEscrow is IMerchantEscrow, AccessControl, Pausable {
         p.releaseAfter = releaseAfter;
         p.status = Status.Held;
         emit Deposited(paymentId, merchant, payer, amount, releaseAfter);
+    }
+
+    /// @dev The payment `paymentId` if a refund may take from it (held or disputed).
+    function _refundable(bytes32 paymentId) private view returns (Payment storage p) {
+        p = _payments[paymentId];
+        Status status = p.status;
+        if (status != Status.Held && status != Status.Disputed) revert EscrowWrongStatus(paymentId, status);
+    }
+
+    /// @dev Pays `amount` of `p`'s remaining escrow back to its payer; the caller checked who asks.
+    function _refund(bytes32 paymentId, Payment storage p, uint96 amount) private {
+        uint96 available = p.amount;
+        if (amount == 0 || amount > available) revert EscrowAmountInvalid(amount, available);
+        uint96 remaining = available - amount;
+        p.amount = remaining; // what was refunded is in the Refunded events, not stored again
+        if (remaining == 0) p.status = Status.Refunded;
+        _escrowed -= amount;
+        address payer = p.payer;
+        emit Refunded(paymentId, payer, amount, remaining);
+        _msc.safeTransfer(payer, amount);
     }
 
     function _release(bytes32 paymentId, Payment storage p, uint256 amount, bool byPayer) private {

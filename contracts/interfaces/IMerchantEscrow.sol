@@ -4,7 +4,9 @@ pragma solidity 0.8.30;
 /// @title Merchant escrow: customer payments held in MSC until the merchant is paid out
 /// @notice The settlement service deposits each payment under a unique payment id (the Pi payment
 /// id) with a hold period. It is then released to the merchant after the hold (anyone may trigger
-/// it) or earlier when the payer confirms; refunded by the merchant in full or in part; or, when
+/// it) or earlier when the payer confirms; refunded by the merchant in full or in part (sent by the
+/// merchant itself, or relayed by anyone with the merchant's EIP-712 RefundAuthorization, so a
+/// merchant without gas or whose key the platform holds can refund too); or, when
 /// the payer disputes it before release, decided by an arbiter who splits the amount. A dispute
 /// the arbiter does not decide by its deadline resolves by default as a full refund to the payer
 /// (the consumer-protection default of card chargebacks). An operator-funded guarantee fund pays
@@ -77,6 +79,13 @@ interface IMerchantEscrow {
     error EscrowDisputeExpired(bytes32 paymentId, uint40 deadline);
     /// @notice The release of `paymentId` in a batch ran out of gas; send the batch with more gas.
     error EscrowReleaseOutOfGas(bytes32 paymentId);
+    /// @notice The refund authorization was valid only before `validBefore`.
+    error EscrowAuthorizationExpired(uint256 validBefore);
+    /// @notice `merchant` already used its refund authorization `nonce` (each is single-use).
+    error EscrowAuthorizationUsed(address merchant, bytes32 nonce);
+    /// @notice The refund authorization is not signed by the payment's `merchant` (or not for
+    /// this payment, amount, nonce and deadline).
+    error EscrowInvalidSignature(address merchant);
 
     // ---------------------------------------------------------------- events
 
@@ -101,6 +110,8 @@ interface IMerchantEscrow {
     event GuaranteeFundChanged(address indexed by, int256 delta, uint256 balance);
     /// @notice The arbiter now has `window` seconds to decide a new dispute.
     event DisputeWindowSet(uint40 window);
+    /// @notice `merchant`'s refund authorization `nonce` was used (its Refunded event follows).
+    event RefundAuthorizationUsed(address indexed merchant, bytes32 indexed nonce);
 
     // ---------------------------------------------------------------- functions
 
@@ -120,6 +131,24 @@ interface IMerchantEscrow {
 
     /// @notice The merchant refunds `amount` of a held or disputed payment to its payer.
     function refund(bytes32 paymentId, uint96 amount) external;
+
+    /// @notice Anyone relays the merchant's signed refund of `amount` of a held or disputed
+    /// payment to its payer: the same checks, effects and Refunded event as {refund}, with the
+    /// merchant's EIP-712 signature (domain "MerchantEscrow", version "1", this chain and this
+    /// escrow) over `RefundAuthorization(bytes32 paymentId,uint96 amount,bytes32 nonce,uint256 validBefore)`
+    /// in place of the merchant as sender. `signature` is `r || s || v` of a key, or whatever the
+    /// merchant's ERC-1271 contract wallet accepts. Usable until `validBefore` (exclusive), once:
+    /// `nonce` is single-use per merchant.
+    function refundWithAuthorization(
+        bytes32 paymentId,
+        uint96 amount,
+        bytes32 nonce,
+        uint256 validBefore,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Whether `merchant` has used its refund authorization `nonce`.
+    function authorizationState(address merchant, bytes32 nonce) external view returns (bool);
 
     /// @notice The payer disputes a held payment, stopping its release.
     function dispute(bytes32 paymentId) external;
