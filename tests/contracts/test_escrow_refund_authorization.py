@@ -48,7 +48,9 @@ def test_domain_matchesPythonTypedData(escrow):
     assert escrow.DOMAIN_SEPARATOR() == "0x" + expected.hex()
 
 
-def test_refundWithAuthorization_relayedRefundsLikeTheMerchant(escrow, funded, roles, alice, bob, carol, alice_key):
+def test_refundWithAuthorization_relayedRefundsLikeTheMerchant(
+    escrow, funded, roles, alice, bob, carol, alice_key
+):
     _deposit(escrow, roles, alice, bob)
     before = funded.balanceOf(bob)
     nonce = secrets.token_bytes(32)
@@ -116,7 +118,9 @@ def test_refundWithAuthorization_revertsForWrongSigner(escrow, roles, alice, bob
     assert escrow.getPayment(pid(1))[1] == 50_000
 
 
-def test_refundWithAuthorization_revertsForAnotherAmountOrPayment(escrow, roles, alice, bob, carol, alice_key):
+def test_refundWithAuthorization_revertsForAnotherAmountOrPayment(
+    escrow, roles, alice, bob, carol, alice_key
+):
     _deposit(escrow, roles, alice, bob)
     _deposit(escrow, roles, alice, bob, n=2)
     nonce = secrets.token_bytes(32)
