@@ -34,6 +34,7 @@ MODEL_MODULES = (
     "settlement.requests.models",
     "custody.models",
     "accounts.models",
+    "merchant_money.models",
 )
 
 for module in MODEL_MODULES:

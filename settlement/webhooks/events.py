@@ -44,6 +44,12 @@ class EventType(StrEnum):
     ``data``: ``payout_id`` (str), ``amount_idr_minor`` (int, sen), ``reason`` (str),
     ``message`` (str).
     """
+    MERCHANT_BANK_ACCOUNT_CHANGED = "merchant.bank_account_changed"
+    """An owner changed the bank account the merchant's payouts go to (with its second factor).
+
+    ``data``: ``bank_code`` (str), ``account_last4`` (str, the number's last four digits),
+    ``holder_name`` (str), ``changed_by_user_id`` (str, empty when an operator changed it).
+    """
 
 
 DATA_FIELDS: dict[EventType, str] = {
@@ -52,5 +58,8 @@ DATA_FIELDS: dict[EventType, str] = {
     EventType.PAYMENT_FAILED: "`payment_id`, `pi_payment_id`, `amount_pi_minor` (int), `reason`, `message`",
     EventType.PAYOUT_PAID: "`payout_id`, `amount_idr_minor` (int, sen), `bank_reference`, `burn_tx_hash`",
     EventType.PAYOUT_FAILED: "`payout_id`, `amount_idr_minor` (int, sen), `reason`, `message`",
+    EventType.MERCHANT_BANK_ACCOUNT_CHANGED: (
+        "`bank_code`, `account_last4`, `holder_name`, `changed_by_user_id`"
+    ),
 }
 """The ``data`` fields of each event type, as the API documents them (the docstrings above say more)."""
