@@ -25,6 +25,8 @@ MODEL_MODULES = (
     "settlement.minting.models",
     "settlement.redemption.models",
     "settlement.flow.models",
+    "settlement.pi.wallet_slots",
+    "settlement.paybacks.models",
     "api.models",
     "api.carbon.models",
     "carbon.registry.models",

@@ -13,8 +13,8 @@ Every check reads the mirror (``indexer.models``) and/or the settlement books
   open amount on chain (only the settlement service deposits into the escrow).
 * ``minted_to_escrow_ledger_matches_chain``: MSC the books say was minted into escrow == the sum of
   the escrow deposits on chain.
-* ``burned_ledger_matches_chain``: MSC the books say was redeemed == MSC burned on chain by the
-  redemption burners (all burners when none is configured).
+* ``burned_ledger_matches_chain``: MSC the books say was redeemed or burned for a customer's pay-back
+  == MSC burned on chain by the redemption burners (all burners when none is configured).
 * ``escrow_books_*``: the books' released / refunded / split / default-refunded / guarantee-paid
   amounts == the mirror's escrow events, the books' escrow held == the mirror's open amounts, the
   books' guarantee fund == the chain's.
@@ -222,6 +222,8 @@ def burned_ledger_matches_chain(
             int(args["amount"]) for args in events if not wanted or str(args["minter"]).lower() in wanted
         ]
         redeemed = _ledger_signed_sum(conn, MERCHANT_BALANCE_PREFIX, kind="redemption", sign=1)
+        # Escrow pay-backs burn the MSC paid back for customers from the same key (settlement.paybacks).
+        redeemed += _ledger_signed_sum(conn, "customer_refunds_owed", kind="payback_burned", sign=1)
         return [
             equal(
                 "burned_ledger_matches_chain",
@@ -274,6 +276,7 @@ def settlement_account_balance_booked(conn: Connection, chain: ChainView) -> lis
                 deposited_open=str(deposited),
                 redeemed_unburned=str(books.redeemed_unburned),
                 refunds_owed=str(books.refunds_owed),
+                paybacks_burning=str(books.paybacks_burning),
             )
             results.append(dataclasses.replace(result, ok=low <= balance <= high))
         return results

@@ -8,7 +8,8 @@ twice):
 2. ``requested -> created``: the app-to-user payment is created on the Pi platform
    (``POST /payments``) with ``refund_id`` in its metadata. If the answer is lost, the retry gets
    ``ongoing_payment_found`` carrying that payment, and it is adopted by its ``refund_id``.
-3. ``created -> submitted``: the refund takes the app wallet's one in-flight slot (a unique column,
+3. ``created -> submitted``: the refund takes the app wallet's one in-flight slot
+   (:mod:`settlement.pi.wallet_slots`, shared with the escrow pay-backs of :mod:`settlement.paybacks`,
    so two payouts never sign the same sequence number), builds and signs a native payment with the
    Pi payment identifier as memo and short time bounds (stellar-sdk), and records the txid and the
    signed envelope BEFORE submitting it.
@@ -40,6 +41,7 @@ from settlement.flow.models import PiRefund, RefundStatus
 from settlement.flow.settings import FlowSettings
 from settlement.payments.models import PaymentStatus as S
 from settlement.payments.service import PaymentService
+from settlement.pi import wallet_slots
 from settlement.pi.horizon import (
     PiHorizon,
     PiLedgerNotFoundError,
@@ -224,11 +226,15 @@ class PiRefundService:
     def _sign(self, refund: PiRefund) -> None:
         assert refund.pi_payment_id is not None and refund.to_address is not None
         if refund.wallet_slot is None:
-            # Take the slot BEFORE reading the sequence number, so no other payout can use it meanwhile.
+            # Take the slot BEFORE reading the sequence number, so no other payout can use it
+            # meanwhile; the slot is shared with every other kind of payout (wallet_slots).
             try:
-                taken = self._update(
-                    refund.id, R.CREATED, R.CREATED, wallet_slot=self.app_address, slot_free=True
-                )
+                with self.sessions() as session, session.begin():
+                    if not wallet_slots.take(session, self.app_address, _holder(refund.id), self.clock()):
+                        raise WalletBusyError(self.app_address, refund.id)
+                    taken = self._update_in(
+                        session, refund.id, R.CREATED, R.CREATED, wallet_slot=self.app_address, slot_free=True
+                    )
             except IntegrityError as exc:
                 raise WalletBusyError(self.app_address, refund.id) from exc
             if not taken:
@@ -291,6 +297,7 @@ class PiRefundService:
         with self.sessions() as session, session.begin():
             if not self._update_in(session, refund.id, R.SUBMITTED, R.COMPLETED, wallet_slot=None):
                 return
+            wallet_slots.release(session, self.app_address, _holder(refund.id))
             payment = self.payments.get(session, refund.payment_id)
             if payment.status in (S.ERROR, S.PENDING_ANCHOR):
                 self.payments.transition(
@@ -306,7 +313,11 @@ class PiRefundService:
             # A linked transaction or an earlier cancellation makes Pi refuse: nothing to unblock then.
             with contextlib.suppress(PiPlatformError):
                 self.platform.cancel_payment(refund.pi_payment_id)
-        self._update(refund.id, R(refund.status), R.FAILED, wallet_slot=None, error_reason=reason)
+        with self.sessions() as session, session.begin():
+            self._update_in(
+                session, refund.id, R(refund.status), R.FAILED, wallet_slot=None, error_reason=reason
+            )
+            wallet_slots.release(session, self.app_address, _holder(refund.id))
 
     # -------------------------------------------------------------------------------- helpers
 
@@ -367,6 +378,11 @@ class PiRefundService:
         )
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
+
+
+def _holder(refund_id: uuid.UUID) -> str:
+    """The refund's name as a holder of the app wallet's payout slot."""
+    return f"refund:{refund_id}"
 
 
 def _by_payment(session: Session, payment_id: uuid.UUID) -> PiRefund | None:

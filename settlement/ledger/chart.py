@@ -26,7 +26,7 @@ IDR (sen; 1 MSC = 1 sen):
 * ``customer_refunds_owed`` liability — MSC the escrow paid back to the platform (the payer of
   record of every deposit) for customers: merchants' refunds, the payer's share of a dispute, a
   dispute decided by default, the guarantee fund's cover. The platform owes it to the customers as
-  a Pi refund (:mod:`settlement.flow.refunds` issues Pi refunds).
+  a Pi refund; :mod:`settlement.paybacks` pays it back in Pi and burns the MSC, which clears it.
 * ``guarantee_fund`` liability — MSC in the escrow's guarantee fund (the operator's, withdrawable),
   equal to the escrow's ``totals().guaranteeFund``.
 * ``guarantee_fund_contributions`` equity — the other side of the fund's money from outside the

@@ -23,6 +23,8 @@ dispute decided by default       IDR: msc_minted_to_escrow:<m> / customer_refund
 guarantee fund covers a refund   IDR: guarantee_fund / customer_refunds_owed
 guarantee fund paid in           IDR: guarantee_fund_contributions / guarantee_fund
 guarantee fund withdrawn         IDR: guarantee_fund / guarantee_fund_contributions
+pay-back: Pi paid to the customer PI: fees_income (fee share) + fx_conversion / pi_platform_wallet
+pay-back: MSC burned             IDR: customer_refunds_owed / fx_conversion
 redemption (MSC burned)          IDR: msc_merchant_balance:<m> / merchant_payouts_pending + fees_income
 payout paid                      IDR: merchant_payouts_pending / bank_payouts
 payout failed                    IDR: merchant_payouts_pending / payouts_failed
@@ -39,6 +41,7 @@ from common.errors import ValidationError
 from settlement.ledger import chart
 from settlement.ledger.models import Currency, JournalEntry
 from settlement.ledger.service import EntryDraft, Leg, credit, debit, post, post_all
+from settlement.paybacks.models import Payback
 from settlement.payments.models import Payment
 from settlement.payouts.models import Payout
 from settlement.quotes.models import Quote
@@ -279,6 +282,47 @@ def record_guarantee_fund_change(session: Session, delta: int, actor: str, event
         legs = (debit(chart.GUARANTEE_FUND, -delta), credit(chart.GUARANTEE_FUND_CONTRIBUTIONS, -delta))
         movement, note = "guarantee_withdrawn", f"guarantee fund withdrawn by {actor}"
     return post(session, _escrow_entry(event, movement, *legs, reference=None, note=note))
+
+
+def _payback_entry(payback: Payback, movement: str, currency: Currency, *legs: Leg, note: str) -> EntryDraft:
+    return EntryDraft(
+        idempotency_key=f"payback:{payback.id}:{movement}",
+        currency=currency,
+        kind=movement,
+        legs=tuple(legs),
+        # The payment's id, as on the refund entries: customer_refunds_owed is read per payment.
+        reference=str(payback.payment_id),
+        description=f"{note} (pay-back {payback.id} of {payback.source_key})",
+    )
+
+
+def record_payback_pi_paid(session: Session, payback: Payback) -> JournalEntry | None:
+    """The customer's Pi left the platform wallet: the conversion is reversed in Pi, the quote's
+    fee share out of fees income (:mod:`settlement.paybacks.share`). None when no Pi was owed."""
+    if payback.pi_amount == 0:
+        return None
+    legs = [credit(chart.PI_PLATFORM_WALLET, payback.pi_amount)]
+    if payback.fee_pi:
+        legs.append(debit(chart.FEES_INCOME_PI, payback.fee_pi))
+    if payback.pi_amount > payback.fee_pi:
+        legs.append(debit(chart.FX_CONVERSION_PI, payback.pi_amount - payback.fee_pi))
+    return post(session, _payback_entry(payback, "payback_pi_paid", Currency.PI, *legs, note="Pi paid back"))
+
+
+def record_payback_burned(session: Session, payback: Payback) -> JournalEntry:
+    """The MSC paid back for the customer is burned: nothing is owed for it any more, and the
+    Rupiah it stood for goes back to the conversion account it came from."""
+    return post(
+        session,
+        _payback_entry(
+            payback,
+            "payback_burned",
+            Currency.IDR,
+            debit(chart.CUSTOMER_REFUNDS_OWED, payback.msc_amount),
+            credit(chart.FX_CONVERSION_IDR, payback.msc_amount),
+            note="MSC paid back by the escrow burned",
+        ),
+    )
 
 
 def record_redemption(session: Session, payout: Payout) -> JournalEntry:

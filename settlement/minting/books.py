@@ -12,8 +12,10 @@ The settlement key only ever holds MSC on its way somewhere, each part with a re
   merchants' refunds, the payer's share of a dispute, a dispute decided by default, the guarantee
   fund's cover (``customer_refunds_owed``, booked by :mod:`settlement.escrowbooks`, attributed to
   the depositor of the payment's mint batch, which is the payer the minter deposits with), until
-  the customer's Pi refund is issued and the MSC burned. Outcomes the mirror shows and the escrow
-  books have not reached yet (they book at a confirmation depth) are in flight, given by the caller.
+  the customer's Pi refund is issued and the MSC burned (:mod:`settlement.paybacks`, which clears
+  the account when the burn is mined; a written-ahead burn is in flight). Outcomes the mirror shows
+  and the escrow books have not reached yet (they book at a confirmation depth) are in flight,
+  given by the caller.
 
 Anything else on the account is MSC nobody can account for: the minter never spends it, and the
 reconciliation check ``settlement_account_balance_booked`` fails until an operator explains it.
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from settlement.ledger import chart
 from settlement.ledger.models import Currency, JournalEntry, LedgerAccount, Posting
 from settlement.minting.models import EscrowHolding, MintBatch, MintBatchState
+from settlement.paybacks.models import Payback, PaybackStatus
 from settlement.payouts.models import Payout
 from settlement.redemption.models import Redemption, RedemptionIntent, RedemptionIntentStatus
 
@@ -52,13 +55,17 @@ class SettlementBooks:
     refunds_owed: int = 0
     """Paid back to it by the escrow for its payments and owed to customers
     (``customer_refunds_owed`` of those payments): not deposit money, never spent by the minter."""
+    paybacks_burning: int = 0
+    """Of ``refunds_owed``, pay-backs whose burn is written and not known to be mined: in flight."""
 
     def bounds(self, deposited_open: int, refunds_unbooked: int = 0) -> tuple[int, int]:
         """The least and the most the account may hold, given the sen of the open batches'
         holdings that the escrow holds and the sen the escrow paid back to it that the escrow
         books have not booked yet."""
-        low = max(self.minted_open - deposited_open, 0) + self.redeemed_unburned + self.refunds_owed
-        return low, low + self.mint_in_flight + self.redemptions_in_flight + refunds_unbooked
+        owed = self.refunds_owed - self.paybacks_burning
+        low = max(self.minted_open - deposited_open, 0) + self.redeemed_unburned + owed
+        in_flight = self.mint_in_flight + self.redemptions_in_flight + self.paybacks_burning
+        return low, low + in_flight + refunds_unbooked
 
 
 def _sum(session: Session, statement: object) -> int:
@@ -105,8 +112,15 @@ def settlement_account_books(session: Session, account: str) -> SettlementBooks:
         )
         for status in (RedemptionIntentStatus.RELAYED, RedemptionIntentStatus.PENDING)
     }
+    burning = _sum(
+        session,
+        select(func.coalesce(func.sum(Payback.msc_amount), 0)).where(
+            Payback.payer == account, Payback.status == str(PaybackStatus.BURN_WRITTEN)
+        ),
+    )
     return SettlementBooks(
         refunds_owed=customer_refunds_owed(session).get(account, 0),
+        paybacks_burning=burning,
         minted_open=minted,
         open_holdings=holdings,
         mint_in_flight=in_flight,

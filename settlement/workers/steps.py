@@ -30,6 +30,7 @@ VERIFY = "payments.verify_and_complete"
 MINT = "payments.mint"
 RELEASE = "escrow.release"
 BOOK_OUTCOMES = "escrow.book_outcomes"
+PAYBACKS = "paybacks.run"
 PAYOUT = "payouts.process"
 FINISH_REDEMPTION = "redemptions.finish"
 SWEEP = "payments.sweep"
@@ -319,6 +320,8 @@ def sweep(ctx: WorkerContext) -> StepResult:
         # The books follow what others do on-chain (refunds, disputes, the guarantee fund), in this
         # runner as on Celery beat; it skips cleanly where no escrow is deployed or indexed.
         follow.append(FollowUp(BOOK_OUTCOMES))
+        # Customers are paid back in Pi for what the books owe them (settlement.paybacks).
+        follow.append(FollowUp(PAYBACKS))
     if ctx.reconciler is not None:
         follow.append(FollowUp(PI_RECONCILE))
     if ctx.webhooks is not None:

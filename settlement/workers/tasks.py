@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from settlement.escrowbooks import tasks as escrowbooks
+from settlement.paybacks import tasks as paybacks
 from settlement.workers import metrics, steps
 from settlement.workers.context import WorkerContext
 from settlement.workers.steps import StepResult
@@ -26,6 +27,7 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         steps.FINISH_REDEMPTION: steps.finish_redemption,
         steps.SWEEP: steps.sweep,
         escrowbooks.BOOK_OUTCOMES: escrowbooks.book_outcomes,
+        paybacks.RUN: paybacks.run,
     }
 )
 
