@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from web3 import Web3
 
 from api.merchants.models import MerchantStatus
@@ -49,11 +49,26 @@ class MerchantCreate(BaseModel):
 
     name: Name = Field(description="Trading name.", examples=["Warung Bu Sri"])
     kelurahan: Kelurahan = Field(description="Sub-district (kelurahan) of Madiun.", examples=["Taman"])
-    evm_address: EvmAddress = Field(
-        description="Address MSC is paid to; returned EIP-55 checksummed.",
+    evm_address: EvmAddress | None = Field(
+        default=None,
+        description="Address MSC is paid to (the merchant's own wallet); returned EIP-55 checksummed. "
+        "Leave it out with `custody: true` for a platform-managed wallet.",
         examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"],
     )
+    custody: bool = Field(
+        default=False,
+        description="`true`: the platform creates and keeps the merchant's wallet (its key stays "
+        "encrypted on the platform; the owner confirms redemptions with a second factor) and its "
+        "address becomes `evm_address`. Exactly one of `evm_address` and `custody: true`.",
+    )
     pi_username: PiUsername = Field(description="The merchant's Pi Network username.", examples=["warungsri"])
+
+    @model_validator(mode="after")
+    def _one_wallet(self) -> MerchantCreate:
+        """The merchant has its own address or a custodial wallet, never both or neither."""
+        if (self.evm_address is None) == (not self.custody):
+            raise ValueError("give either evm_address (the merchant's own wallet) or custody: true, not both")
+        return self
 
 
 class MerchantRead(BaseModel):
@@ -78,6 +93,24 @@ class MerchantCreated(BaseModel):
         description="The merchant's API key, shown only in this response (only its SHA-256 is stored). "
         "`null` when the response is an idempotent replay."
     )
+
+
+class OwnerInvitationCreate(BaseModel):
+    """Whom the operator invites to own a merchant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] = Field(
+        description="The owner's e-mail address (the invitation is for it).", examples=["sri@example.id"]
+    )
+
+
+class OwnerInvitationCreated(BaseModel):
+    """An owner invitation; `link` is shown only in this response (only its hash is stored)."""
+
+    invitation_id: uuid.UUID
+    expires_at: datetime
+    link: str = Field(description="Send it to the owner: `<base>/portal/invite/<token>`, usable once.")
 
 
 class MerchantStatusMove(BaseModel):

@@ -20,6 +20,9 @@ from api.merchants.schemas import MerchantCreate
 from api.models import Role
 from common.errors import ConflictError, NotFoundError, ValidationError
 from common.sql.helpers import utcnow
+from custody.keystore import KeyManager
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 class MerchantNotFoundError(NotFoundError):
@@ -55,25 +58,86 @@ class MerchantSuspendedError(ConflictError):
         )
 
 
-def create(session: Session, data: MerchantCreate) -> tuple[Merchant, IssuedKey]:
-    """Adds a merchant and issues its first API key, in the caller's transaction.
+class MerchantAddressRefusedError(ValidationError):
+    """The address cannot be a merchant's: MSC paid there would be lost or locked."""
+
+    code = "merchant_address_refused"
+
+    def __init__(self, address: str, why: str) -> None:
+        super().__init__(f"{address} cannot be a merchant's address: {why}", field="evm_address")
+
+
+class CustodyUnavailableError(ConflictError):
+    """Custodial wallets are not offered by this deployment (no custody master key configured)."""
+
+    code = "custody_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "custodial wallets are not available: set MSC_CUSTODY_MASTER_KEY, or give the merchant's own "
+            "evm_address"
+        )
+
+
+def check_address(address: str, platform_addresses: frozenset[str]) -> None:
+    """Refuses the zero address and the platform's own contracts (the MSC token, the escrow...).
 
     Raises:
+        MerchantAddressRefusedError: it is one of them.
+    """
+    if address == ZERO_ADDRESS:
+        raise MerchantAddressRefusedError(address, "it is the zero address (MSC sent there is burned)")
+    if address in platform_addresses:
+        raise MerchantAddressRefusedError(address, "it is a contract of the platform, not a wallet")
+
+
+def create(
+    session: Session,
+    data: MerchantCreate,
+    *,
+    keys: KeyManager | None = None,
+    platform_addresses: frozenset[str] = frozenset(),
+) -> tuple[Merchant, IssuedKey]:
+    """Adds a merchant and issues its first API key, in the caller's transaction.
+
+    With ``data.custody`` the merchant's wallet is created by ``keys`` in the same transaction and
+    its address becomes the merchant's: the row is inserted with a placeholder address (unique per
+    merchant, never committed: the custodial key's foreign key needs the merchant row first) that
+    the key's address replaces before the transaction ends.
+
+    Raises:
+        MerchantAddressRefusedError: the address is the zero address or a platform contract.
+        CustodyUnavailableError: custody asked for and no key manager is configured.
         MerchantExistsError: the address or Pi username is taken.
     """
+    if data.evm_address is not None:
+        check_address(data.evm_address, platform_addresses)
+    if data.custody and keys is None:
+        raise CustodyUnavailableError()
+    merchant_id = uuid.uuid4()
+    address = data.evm_address or "0x" + merchant_id.hex + "0" * 8
     taken = session.scalars(
         select(Merchant.id).where(
-            or_(Merchant.evm_address == data.evm_address, Merchant.pi_username == data.pi_username)
+            or_(Merchant.evm_address == address, Merchant.pi_username == data.pi_username)
         )
     ).first()
     if taken is not None:
-        raise MerchantExistsError(data.evm_address, data.pi_username)
-    merchant = Merchant(id=uuid.uuid4(), created_at=utcnow(), **data.model_dump())
+        raise MerchantExistsError(address, data.pi_username)
+    merchant = Merchant(
+        id=merchant_id,
+        created_at=utcnow(),
+        evm_address=address,
+        **data.model_dump(exclude={"evm_address", "custody"}),
+    )
     session.add(merchant)
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent onboarding won the unique index
-        raise MerchantExistsError(data.evm_address, data.pi_username) from exc
+        raise MerchantExistsError(address, data.pi_username) from exc
+    if data.custody:
+        assert keys is not None  # checked above
+        merchant.evm_address = keys.create_key(session, merchant_id).address
+        session.flush()
     return merchant, issue_key(session, Role.MERCHANT, merchant.id)
 
 
