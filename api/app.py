@@ -36,6 +36,7 @@ from audit.explorer.endpoints import router as explorer_router
 from chain.settings import ChainSettings
 from checkout.endpoints import routers as checkout_routers
 from common.sql.engine import create_engine_from_url, make_sessionmaker
+from portal import app as portal_app
 from settlement.payments.service import PaymentService
 from settlement.quotes.rates import FixedRateSource, RateSource
 from settlement.quotes.service import QuoteService, QuoteSettings
@@ -127,10 +128,12 @@ def create_app(
         explorer_router,
         *checkout_routers,
         market_router,
+        *portal_app.PORTAL_ROUTERS,
     ):
         app.include_router(router)
     app.mount(EXPLORER_STATIC_URL, StaticFiles(directory=EXPLORER_STATIC), name="explorer-static")
     install_docs(app)
+    portal_app.install(app, app.state.contracts)
     # Added last = outermost: metrics also times the 413s the body limit answers.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.MetricsMiddleware, metrics=api_metrics)

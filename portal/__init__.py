@@ -1,0 +1,1 @@
+"""The merchant portal: server-rendered pages where a merchant's owner and cashiers run their sales."""
