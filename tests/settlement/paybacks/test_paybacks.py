@@ -1,0 +1,59 @@
+"""Escrow refunds paid back to the customer in Pi and their MSC burned, against the local Pi peer
+and anvil, on SQLite and PostgreSQL: a partial then the rest of a payment, the books cleared, the
+reconciliation checks green after each step."""
+
+from __future__ import annotations
+
+from tests.settlement.flow.support import PI, Peer
+from tests.settlement.ledger.support import Db
+from tests.settlement.minting.support import Chain
+from tests.settlement.paybacks.support import make_world
+from settlement.paybacks.models import PaybackStatus as B
+
+ANVIL_PORT = 8831
+
+
+def test_partial_then_full_refund_paid_back_in_pi_and_burned(fresh_db: Db, chain: Chain, peer: Peer) -> None:
+    world = make_world(fresh_db, chain, peer)
+    order = world.paid(10 * PI)
+    payment = order.payment
+    credited, pi_paid = payment.idr_amount, payment.pi_amount
+    supply = chain.supply()
+    before = world.pi_of(order)
+
+    # A partial refund: a third of the MSC, a third of the Pi (rounded down).
+    part = credited // 3
+    world.refund(order, part)
+    assert world.owed() == part and chain.balance(world.settlement) == part
+    assert world.check() == (True, part, 0, part)
+
+    report = world.service().run_once()
+
+    (first,) = world.paybacks(order)
+    assert report.created == 1 and report.completed == [first.id]
+    assert first.status == B.COMPLETED and first.msc_amount == part
+    assert first.pi_amount == pi_paid * part // credited
+    assert world.pi_of(order) == before + first.pi_amount
+    assert chain.supply() == supply - part and chain.balance(world.settlement) == 0
+    assert world.owed() == 0
+    assert world.check() == (True, 0, 0, 0)
+    assert world.burns_booked()
+    pi = world.env.platform.get_payment(first.pi_payment_id or "")
+    assert pi.direction == "app_to_user" and pi.status.developer_completed
+    assert pi.metadata == {"payback_id": str(first.id), "payment_id": str(payment.id)}
+    assert pi.transaction is not None and pi.transaction.txid == first.txid
+
+    # The rest: the customer has got back exactly what they paid, fee included.
+    world.refund(order, credited - part)
+    report = world.service().run_once()
+    first_again, second = world.paybacks(order)
+    assert first_again.id == first.id and report.completed == [second.id]
+    assert first.pi_amount + second.pi_amount == pi_paid
+    assert world.pi_of(order) == before + pi_paid
+    assert chain.supply() == supply - credited
+    assert world.owed() == 0 and world.check() == (True, 0, 0, 0) and world.burns_booked()
+
+    # Running again pays and burns nothing more.
+    assert world.service().run_once().created == 0
+    assert world.pi_of(order) == before + pi_paid and chain.supply() == supply - credited
+    world.env.close()
