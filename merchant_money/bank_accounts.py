@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from merchant_money import notices
 from merchant_money.errors import BankAccountChangedError, BankAccountInvalidError, BankAccountMissingError
@@ -162,3 +163,32 @@ def _announce(session: Session, merchant_id: uuid.UUID, row: MerchantBankAccount
         dedupe_key=f"bank_account:{row.id}",
         now=now,
     )
+
+
+def change_confirmed(
+    sessions: sessionmaker[Session],
+    merchant_id: uuid.UUID,
+    entered: tuple[str, str, str],
+    changed_by: uuid.UUID,
+    replaces: uuid.UUID | None,
+    confirm: Callable[[], object],
+    now: datetime,
+) -> uuid.UUID:
+    """An owner's change from the portal: the fields are checked first (a typo does not use up the
+    code), then ``confirm`` verifies the second factor, then :func:`change` commits.
+
+    Args:
+        entered: Bank code, account number and holder name as typed.
+
+    Returns:
+        The new current account's id.
+
+    Raises:
+        BankAccountInvalidError: a field is malformed (the code is not used).
+        SecondFactorRequiredError, PermissionDeniedError: from ``confirm``; nothing changed.
+        BankAccountChangedError: another change was made meanwhile.
+    """
+    account = clean(*entered)
+    confirm()
+    with sessions.begin() as session:
+        return change(session, merchant_id, account, changed_by, now, replaces=replaces).id
