@@ -159,8 +159,9 @@ class PaybackService:
         settings: Time bounds of payout transactions.
         clock: Current UTC time.
         hook: Called with a point's name after each state is committed and right after each side
-            effect (``pi_created``, ``pi_submitted``, ``pi_sent``, ``pi_completed``, ``pi_paid``,
-            ``burn_written``, ``burn_sent``, ``completed``); tests raise there to crash the process.
+            effect (``pi_answered``, ``pi_created``, ``pi_submitted``, ``pi_sent``, ``pi_completed``,
+            ``pi_paid``, ``burn_written``, ``burn_sent``, ``completed``); tests raise there to crash
+            the process.
     """
 
     def __init__(
@@ -403,6 +404,7 @@ class PaybackService:
         except PiPlatformError as exc:
             self._fail(payback, f"Pi refused the app-to-user payment: {exc.message}")
             return
+        self.hook("pi_answered")
         if (
             created.direction != "app_to_user"
             or created.amount != payback.pi_amount
