@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "custody.models",
     "accounts.models",
     "merchant_money.models",
+    "merchant_refunds.models",
 )
 
 for module in MODEL_MODULES:
