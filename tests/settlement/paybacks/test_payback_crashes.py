@@ -29,14 +29,14 @@ POINTS = (
 )
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The process dies here."""
 
 
 def _crash_at(point: str) -> object:
     def hook(name: str) -> None:
         if name == point:
-            raise Crash(point)
+            raise CrashError(point)
 
     return hook
 
@@ -48,7 +48,8 @@ def _entries(world: World, kind: str) -> int:
 
 def _payouts_to(world: World, public_key: str) -> list[str]:
     app = world.env.peer.app.public_key
-    return [op.transaction_hash for op in world.env.horizon.iter_payments(public_key) if op.from_address == app]
+    ops = world.env.horizon.iter_payments(public_key)
+    return [op.transaction_hash for op in ops if op.from_address == app]
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -59,7 +60,7 @@ def test_a_crash_at_each_step_pays_and_burns_once(fresh_db: Db, chain: Chain, pe
     world.refund(order, sen)
     supply, before = chain.supply(), world.pi_of(order)
 
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         world.service(_crash_at(point)).run_once()  # type: ignore[arg-type]
 
     (payback,) = world.paybacks(order)

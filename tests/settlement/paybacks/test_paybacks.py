@@ -4,11 +4,11 @@ reconciliation checks green after each step."""
 
 from __future__ import annotations
 
+from settlement.paybacks.models import PaybackStatus as B
 from tests.settlement.flow.support import PI, Peer
 from tests.settlement.ledger.support import Db
 from tests.settlement.minting.support import Chain
 from tests.settlement.paybacks.support import make_world
-from settlement.paybacks.models import PaybackStatus as B
 
 ANVIL_PORT = 8831
 
