@@ -1,0 +1,143 @@
+"""Custodial wallet export and rotation on a real anvil: the MSC moves (never the key), once per
+submission, after the owner's code; a rotated address keeps signing so later releases to it are
+swept; a move written ahead and interrupted before its broadcast is finished once."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from sqlalchemy import select
+
+from accounts.errors import SecondFactorRequiredError
+from accounts.service import AccountService
+from custody.service import CustodyService
+from merchant_money import notices
+from merchant_money._merchants import address_of
+from merchant_money.errors import DestinationRefusedError, NothingToMoveError
+from merchant_money.models import MerchantWalletMove, NoticeKind, WalletMoveStatus
+from merchant_money.redeem import new_submission
+from merchant_money.wallet import WalletMoves
+from settlement.redemption import rawtx
+from tests.portal.money.conftest import FUNDS, Shop, code, confirm, counts
+from tests.settlement.ledger.support import Clock, Db
+from tests.settlement.minting.support import Chain
+
+
+def test_export_moves_all_msc_to_the_owners_wallet_once(
+    db: Db, chain: Chain, shop: Shop, accounts: AccountService, wallet: WalletMoves, clock: Clock
+) -> None:
+    destination = Account.create().address
+    submission = new_submission()
+    check = confirm(accounts, shop.owner, shop.merchant_id, code(shop.owner, clock))
+    [move] = wallet.export(shop.merchant_id, submission, destination, shop.owner.user_id, check)
+    assert (move.status, move.amount, move.to_address) == (WalletMoveStatus.DONE, FUNDS, destination)
+    assert (chain.balance(shop.address), chain.balance(destination)) == (0, FUNDS)
+    before = counts(db, shop.merchant_id)
+
+    def must_not_ask() -> None:
+        raise AssertionError("a replay needs no second factor")
+
+    [again] = wallet.export(shop.merchant_id, submission, destination, shop.owner.user_id, must_not_ask)
+    assert again.id == move.id and counts(db, shop.merchant_id) == before
+    assert chain.balance(destination) == FUNDS
+    with db.sessions() as session:
+        shown = notices.open_for(session, shop.merchant_id, shop.owner.user_id)
+        assert (shown[0].kind, shown[0].detail) == (NoticeKind.WALLET_EXPORTED, destination)
+
+
+@pytest.mark.parametrize("which", ["zero", "token", "escrow", "itself", "garbage", "bad checksum"])
+def test_export_to_an_address_that_would_lose_the_msc_is_refused(
+    db: Db, chain: Chain, shop: Shop, accounts: AccountService, wallet: WalletMoves, clock: Clock, which: str
+) -> None:
+    mixed = Account.create().address
+    bad_checksum = mixed[:2] + "".join(c.swapcase() if c.isalpha() else c for c in mixed[2:6]) + mixed[6:]
+    destination = {
+        "zero": "0x" + "0" * 40,
+        "token": chain.platform.msc.address,
+        "escrow": chain.platform.escrow.address,
+        "itself": shop.address,
+        "garbage": "warung-sri",
+        "bad checksum": bad_checksum if bad_checksum != mixed else "0x" + "g" * 40,
+    }[which]
+    before = counts(db, shop.merchant_id)
+    with pytest.raises(DestinationRefusedError):
+        wallet.export(shop.merchant_id, new_submission(), destination, shop.owner.user_id, lambda: None)
+    assert counts(db, shop.merchant_id) == before and chain.balance(shop.address) == FUNDS
+
+
+def test_export_without_or_with_a_wrong_code_moves_nothing(
+    db: Db, chain: Chain, shop: Shop, accounts: AccountService, wallet: WalletMoves
+) -> None:
+    before = counts(db, shop.merchant_id)
+    for value in (None, "000000"):
+        with pytest.raises(SecondFactorRequiredError):
+            wallet.export(
+                shop.merchant_id,
+                new_submission(),
+                Account.create().address,
+                shop.owner.user_id,
+                confirm(accounts, shop.owner, shop.merchant_id, value),
+            )
+    assert counts(db, shop.merchant_id) == before and chain.balance(shop.address) == FUNDS
+
+
+def test_rotation_moves_new_payments_and_the_msc_to_a_new_address_and_the_old_key_still_sweeps(
+    db: Db,
+    chain: Chain,
+    shop: Shop,
+    accounts: AccountService,
+    custody: CustodyService,
+    wallet: WalletMoves,
+    clock: Clock,
+) -> None:
+    check = confirm(accounts, shop.owner, shop.merchant_id, code(shop.owner, clock))
+    new_address, [sweep] = wallet.rotate(shop.merchant_id, new_submission(), shop.owner.user_id, check)
+    assert new_address != shop.address and sweep.status == WalletMoveStatus.DONE
+    assert (chain.balance(shop.address), chain.balance(new_address)) == (0, FUNDS)
+    with db.sessions() as session:
+        assert address_of(session, shop.merchant_id) == new_address  # new payments settle there
+        assert custody.wallet(session, shop.merchant_id).address == new_address
+    # an escrowed payment made before the rotation releases to the old address later: swept with
+    # the retired key, no code needed (the money stays the merchant's)
+    chain.sender(chain.owner).transact(chain.platform.msc.functions.mint(shop.address, 12_345))
+    [late] = wallet.sweep(shop.merchant_id, new_submission(), None)
+    assert late.status == WalletMoveStatus.DONE and late.from_address == shop.address
+    assert (chain.balance(shop.address), chain.balance(new_address)) == (0, FUNDS + 12_345)
+    # a double submit of the rotation is refused by its used code: rotated once
+    with pytest.raises(SecondFactorRequiredError):
+        wallet.rotate(shop.merchant_id, new_submission(), shop.owner.user_id, check)
+    with db.sessions() as session:
+        assert len(custody.keys.keys_of(session, shop.merchant_id)) == 2
+
+
+def test_a_move_written_ahead_but_not_broadcast_is_finished_once(
+    db: Db, chain: Chain, shop: Shop, wallet: WalletMoves, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    destination = Account.create().address
+    real_broadcast = rawtx.broadcast
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process killed before the broadcast")
+
+    monkeypatch.setattr(rawtx, "broadcast", killed)
+    submission = new_submission()
+    with pytest.raises(RuntimeError):
+        wallet.export(shop.merchant_id, submission, destination, None, lambda: None)
+    with db.sessions() as session:
+        [pending] = session.scalars(
+            select(MerchantWalletMove).where(MerchantWalletMove.merchant_id == shop.merchant_id)
+        ).all()
+        assert pending.status == WalletMoveStatus.PENDING and pending.raw_tx.startswith("0x")
+    assert chain.balance(destination) == 0  # written ahead, nothing sent
+    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
+    assert wallet.finish(pending.id).status == WalletMoveStatus.DONE
+    assert wallet.finish(pending.id).status == WalletMoveStatus.DONE
+    [again] = wallet.export(shop.merchant_id, submission, destination, None, lambda: None)
+    assert again.id == pending.id
+    assert (chain.balance(shop.address), chain.balance(destination)) == (0, FUNDS)
+
+
+def test_an_empty_wallet_has_nothing_to_export(db: Db, chain: Chain, shop: Shop, wallet: WalletMoves) -> None:
+    wallet.export(shop.merchant_id, new_submission(), Account.create().address, None, lambda: None)
+    with pytest.raises(NothingToMoveError):
+        wallet.export(shop.merchant_id, new_submission(), Account.create().address, None, lambda: None)
