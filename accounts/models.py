@@ -54,6 +54,8 @@ class Permission(StrEnum):
     CHANGE_BANK_ACCOUNT = "change_bank_account"
     MANAGE_USERS = "manage_users"
     MANAGE_API_KEYS = "manage_api_keys"
+    VIEW_STATEMENT = "view_statement"
+    """The monthly statement: it shows payouts and balances, money a cashier does not handle."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
