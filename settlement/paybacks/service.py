@@ -83,6 +83,7 @@ from settlement.pi.platform_client import (
     PiPlatformClient,
     PiPlatformError,
     PiPlatformUnavailableError,
+    PiUnauthorizedError,
 )
 from settlement.redemption import rawtx
 
@@ -399,9 +400,14 @@ class PaybackService:
                     payback.id, exc.payment.identifier if exc.payment else None
                 ) from exc
             created = exc.payment
-        except PiPlatformUnavailableError:
-            raise
         except PiPlatformError as exc:
+            # Pi said no, with its reason (e.g. no such user): an operator's case. Anything else
+            # (unavailable, an unreadable answer, our key refused) is retried by the next run.
+            if (
+                isinstance(exc, PiPlatformUnavailableError | PiUnauthorizedError)
+                or "pi_error" not in exc.details
+            ):
+                raise
             self._fail(payback, f"Pi refused the app-to-user payment: {exc.message}")
             return
         self.hook("pi_answered")

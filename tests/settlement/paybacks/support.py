@@ -26,6 +26,7 @@ from settlement.minting.minter import EscrowMinter
 from settlement.paybacks.models import Payback
 from settlement.paybacks.service import Hook, PaybackService
 from settlement.payments.models import PaymentStatus as S
+from settlement.pi.platform_client import PiPlatformClient
 from tests.settlement.escrowbooks.support import Scene
 from tests.settlement.flow.support import Env, Order, Peer, make_env, new_order
 from tests.settlement.ledger.support import BACKENDS, Db, _open
@@ -95,16 +96,22 @@ class World:
         self.scene.index()
         self.scene.booker().run_once()
 
-    def service(self, hook: Hook | None = None) -> PaybackService:
-        """A pay-back service (a new "process") with the settlement key."""
+    def service(
+        self,
+        hook: Hook | None = None,
+        *,
+        platform: PiPlatformClient | None = None,
+        signer: Signer | None = None,
+    ) -> PaybackService:
+        """A pay-back service (a new "process"), with the settlement key unless ``signer``."""
         options = {} if hook is None else {"hook": hook}
         return PaybackService(
             self.db.sessions,
-            self.env.platform,
+            platform or self.env.platform,
             self.env.horizon,
             self.env.peer.app,
             self.chain.platform,
-            self.chain.depositor,
+            signer or self.chain.depositor,
             settings=FlowSettings.from_env({}),
             **options,  # type: ignore[arg-type]
         )
@@ -140,6 +147,10 @@ class World:
         """The books' ``customer_refunds_owed``."""
         with self.db.sessions() as session:
             return balance_of(session, chart.CUSTOMER_REFUNDS_OWED)
+
+    def control_fault(self, count: int) -> None:
+        """The next ``count`` Pi Platform API calls answer 500."""
+        self.env.control.arm_fault("platform", count=count, status=500)
 
     def pi_of(self, order: Order) -> int:
         """The customer's Pi balance (minor units)."""
