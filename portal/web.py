@@ -40,6 +40,7 @@ from accounts.errors import CsrfTokenInvalidError, PermissionDeniedError, Sessio
 from accounts.models import ROLE_PERMISSIONS, Permission, Role
 from accounts.service import SESSION_COOKIE, SignedIn, session_cookie
 from api.merchants.models import Merchant
+from checkout.endpoints import checkout_settings
 from common.errors import MSCError, NotFoundError
 from portal.services import PortalServices, portal_services
 from webui.i18n import (
@@ -329,8 +330,13 @@ def check_anonymous_csrf(request: Request, presented: str | None) -> None:
 
 
 def public_url(request: Request, path: str) -> str:
-    """``path`` as an absolute URL people can open (QR codes, shared links)."""
-    base = portal_services(request).settings.public_base_url or str(request.base_url)
+    """``path`` as an absolute URL people can open (QR codes, shared links): the portal's public
+    base URL, else the checkout's (the origin its QR codes encode), else this request's origin."""
+    base = (
+        portal_services(request).settings.public_base_url
+        or checkout_settings(request).public_url
+        or str(request.base_url)
+    )
     return base.rstrip("/") + path
 
 

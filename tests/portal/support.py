@@ -30,6 +30,10 @@ from accounts.service import AccountService
 from common.serving import BackgroundServer
 from common.sql.helpers import utcnow
 from portal.services import PortalServices
+from settlement.payments.models import PaymentStatus
+from settlement.payments.models import PaymentStatus as S
+from settlement.payments.service import PaymentService
+from settlement.quotes.service import QuoteService
 from tests.api.support import Db, Harness, MakeApi
 from tests.support.factories import add_merchant
 
@@ -196,6 +200,39 @@ class Portal:
         )
         assert codes, "the recovery codes are shown once"
         return totp, codes
+
+    def pay(
+        self, merchant_id: uuid.UUID, rupiah: int, *, until: PaymentStatus = PaymentStatus.COMPLETED
+    ) -> uuid.UUID:
+        """A customer's payment of ``rupiah`` to the merchant, moved through the app's
+        ``PaymentService`` as the settlement does (quote, Pi approval, txid, Pi completion, mint)
+        up to ``until``; each move commits on its own, as the workers' steps do."""
+        state = self.app.state
+        quotes: QuoteService = state.quotes
+        payments: PaymentService = state.payments
+        with self.db.sessions.begin() as session:
+            quote = quotes.create(session, sell_asset="PI", buy_asset="IDR", buy_amount=rupiah * 100)
+            payment_id = payments.create(
+                session,
+                pi_payment_id=f"pi-{uuid.uuid4().hex}",
+                merchant_id=str(merchant_id),
+                quote_id=quote.id,
+            ).id
+        steps: list[tuple[PaymentStatus, PaymentStatus, str]] = [
+            (S.INCOMPLETE, S.PENDING_USER_TRANSFER_START, "approved on Pi"),
+            (S.PENDING_USER_TRANSFER_START, S.PENDING_ANCHOR, "txid"),
+            (S.PENDING_ANCHOR, S.PENDING_STELLAR, "verified on Horizon and completed on Pi"),
+            (S.PENDING_STELLAR, S.COMPLETED, "minted into escrow"),
+        ]
+        for before, after, reason in steps:
+            with self.db.sessions.begin() as session:
+                if after == S.PENDING_ANCHOR:
+                    payments.record_txid(session, payment_id, uuid.uuid4().hex + uuid.uuid4().hex)
+                else:
+                    payments.transition(session, payment_id, before, after, reason)
+            if after == until:
+                break
+        return payment_id
 
     def code(self, totp: pyotp.TOTP) -> str:
         """A TOTP code not used yet: the clock moves to the next 30-second step first."""
