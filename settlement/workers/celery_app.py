@@ -31,7 +31,7 @@ from settlement.workers.context import WorkerContext, load_factory
 from settlement.workers.queue import CeleryQueue
 from settlement.workers.retry import RetryPolicy
 from settlement.workers.settings import WorkerSettings
-from settlement.workers.steps import PAYBACKS, SWEEP
+from settlement.workers.steps import PAYBACKS, REFUNDS_RESUME, SWEEP
 from settlement.workers.transport import REDIS_SCHEMES
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ def create_celery(settings: WorkerSettings) -> Celery:
             "escrow-book-outcomes": {"task": BOOK_OUTCOMES, "schedule": settings.worker_sweep_seconds},
             # Customers paid back in Pi for escrow refunds, the MSC burned (settlement.paybacks).
             "paybacks-run": {"task": PAYBACKS, "schedule": settings.worker_sweep_seconds},
+            # Merchants' refunds left under way by a crash or an outage (merchant_refunds).
+            "refunds-resume": {"task": REFUNDS_RESUME, "schedule": settings.worker_sweep_seconds},
         },
     )
     policy = settings.retry_policy()

@@ -31,6 +31,7 @@ MINT = "payments.mint"
 RELEASE = "escrow.release"
 BOOK_OUTCOMES = "escrow.book_outcomes"
 PAYBACKS = "paybacks.run"
+REFUNDS_RESUME = "refunds.resume"
 PAYOUT = "payouts.process"
 FINISH_REDEMPTION = "redemptions.finish"
 SWEEP = "payments.sweep"
@@ -322,6 +323,8 @@ def sweep(ctx: WorkerContext) -> StepResult:
         follow.append(FollowUp(BOOK_OUTCOMES))
         # Customers are paid back in Pi for what the books owe them (settlement.paybacks).
         follow.append(FollowUp(PAYBACKS))
+        # Merchants' refunds left under way are taken on from their last step (merchant_refunds).
+        follow.append(FollowUp(REFUNDS_RESUME))
     if ctx.reconciler is not None:
         follow.append(FollowUp(PI_RECONCILE))
     if ctx.webhooks is not None:

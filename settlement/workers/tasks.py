@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from merchant_refunds import tasks as refunds
 from settlement.escrowbooks import tasks as escrowbooks
 from settlement.paybacks import tasks as paybacks
 from settlement.workers import metrics, steps
@@ -28,6 +29,7 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         steps.SWEEP: steps.sweep,
         escrowbooks.BOOK_OUTCOMES: escrowbooks.book_outcomes,
         paybacks.RUN: paybacks.run,
+        refunds.RESUME: refunds.resume,
     }
 )
 

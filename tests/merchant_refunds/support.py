@@ -71,11 +71,12 @@ def refund_scene(
     *,
     observer: Callable[[str, uuid.UUID], None] | None = None,
     custodial: bool = True,
+    master_key: bytes | None = None,
 ) -> RefundScene:
     """``count`` payments of a fresh merchant held in the escrow; its address is a custodial wallet
     (or, with ``custodial=False``, dev account 5: a merchant with its own wallet)."""
     custody = CustodyService(
-        EnvelopeKeyManager(MasterKeyRing.of(os.urandom(32))),
+        EnvelopeKeyManager(MasterKeyRing.of(master_key or os.urandom(32))),
         chain_id=chain.w3.eth.chain_id,
         token_address=chain.platform.msc.address,
         escrow_address=chain.platform.escrow.address,
