@@ -1,5 +1,6 @@
 """Fixtures of the portal's money tests: a deployed platform on a private anvil (H2's ports), a
-migrated database per backend, custodial merchants with owners who use a real TOTP second factor.
+migrated database per backend (``db`` from tests/portal/conftest.py), custodial merchants with
+owners who use a real TOTP second factor.
 
 Roles as in ``tests/settlement/minting/support.py``: dev 0 owns the contracts and mints test MSC,
 dev 2 is the redeemer (and the relayer of custodial wallet moves).
@@ -34,10 +35,11 @@ from settlement.payouts.models import Payout
 from settlement.redemption.models import RedemptionIntent
 from settlement.redemption.service import RedemptionService
 from tests.accounts.conftest import PASSWORD, account_service, address, email, enrol_totp
-from tests.settlement.ledger.support import Clock, Db, clock, db
+from tests.api.support import Db
+from tests.settlement.ledger.support import Clock, clock
 from tests.settlement.minting.support import Chain, deploy
 
-__all__ = ["clock", "db"]
+__all__ = ["clock"]
 
 ANVIL_PORT = 8811
 FUNDS = 1_000_000  # Rp 10.000,00

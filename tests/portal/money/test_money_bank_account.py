@@ -16,8 +16,9 @@ from merchant_money.errors import BankAccountChangedError, BankAccountInvalidErr
 from merchant_money.models import MerchantBankAccount, NoticeKind
 from settlement.webhooks.models import WebhookEvent
 from tests.accounts.conftest import PASSWORD, address, email
+from tests.api.support import Db
 from tests.portal.money.conftest import Person, code, confirm, sign_up
-from tests.settlement.ledger.support import Clock, Db
+from tests.settlement.ledger.support import Clock
 from tests.support.factories import add_merchant
 
 CHANGE = Permission.CHANGE_BANK_ACCOUNT

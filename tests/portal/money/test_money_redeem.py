@@ -27,8 +27,9 @@ from settlement.redemption.errors import InsufficientBalanceError, InvalidAuthor
 from settlement.redemption.models import Redemption
 from settlement.redemption.service import Authorization, RedemptionService
 from tests.accounts.conftest import PASSWORD, address, email
+from tests.api.support import Db
 from tests.portal.money.conftest import FUNDS, Person, Shop, code, confirm, counts, custodial_shop, sign_up
-from tests.settlement.ledger.support import Clock, Db
+from tests.settlement.ledger.support import Clock
 from tests.settlement.minting.support import Chain
 from tests.support.factories import add_merchant
 

@@ -18,8 +18,9 @@ from merchant_money.models import MerchantWalletMove, NoticeKind, WalletMoveStat
 from merchant_money.redeem import new_submission
 from merchant_money.wallet import WalletMoves
 from settlement.redemption import rawtx
+from tests.api.support import Db
 from tests.portal.money.conftest import FUNDS, Shop, code, confirm, counts
-from tests.settlement.ledger.support import Clock, Db
+from tests.settlement.ledger.support import Clock
 from tests.settlement.minting.support import Chain
 
 
