@@ -169,6 +169,7 @@ def test_the_task_table_names_every_settlement_step() -> None:
         "payments.mint",
         "escrow.release",
         "escrow.book_outcomes",
+        "paybacks.run",
         "payouts.process",
         "redemptions.finish",
         "payments.sweep",
