@@ -121,9 +121,19 @@ class Portal:
         """The app's account service (same clock, same database)."""
         return self.services.accounts
 
-    def client(self) -> TestClient:
-        """A new browser-like client (its own cookies) over HTTPS; not following redirects."""
-        return TestClient(self.app, base_url=BASE_URL, raise_server_exceptions=False, follow_redirects=False)
+    def client(self, address: str | None = None) -> TestClient:
+        """A new browser-like client (its own cookies) over HTTPS, not following redirects, from
+        its own client address (``address``, else a fresh one: tests never share a throttle)."""
+        return TestClient(
+            self.app,
+            base_url=BASE_URL,
+            raise_server_exceptions=False,
+            follow_redirects=False,
+            client=(
+                address or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}",
+                50000,
+            ),
+        )
 
     def add_merchant(self, name: str = "Warung Bu Sri", kelurahan: str = "Kartoharjo") -> uuid.UUID:
         """A new merchant row."""
