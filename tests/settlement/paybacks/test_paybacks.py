@@ -4,7 +4,13 @@ reconciliation checks green after each step."""
 
 from __future__ import annotations
 
+from settlement.paybacks import tasks as paybacks_tasks
 from settlement.paybacks.models import PaybackStatus as B
+from settlement.paybacks.tasks import RUN
+from settlement.workers import steps, tasks
+from settlement.workers.assembly import base_context
+from settlement.workers.settings import WorkerSettings
+from settlement.workers.steps import FollowUp
 from tests.settlement.flow.support import PI, Peer
 from tests.settlement.ledger.support import Db
 from tests.settlement.minting.support import Chain
@@ -56,4 +62,25 @@ def test_partial_then_full_refund_paid_back_in_pi_and_burned(fresh_db: Db, chain
     # Running again pays and burns nothing more.
     assert world.service().run_once().created == 0
     assert world.pi_of(order) == before + pi_paid and chain.supply() == supply - credited
+    world.env.close()
+
+
+def test_the_worker_task_pays_back_and_is_swept(fresh_db: Db, chain: Chain, peer: Peer) -> None:
+    world = make_world(fresh_db, chain, peer)
+    order = world.paid(4 * PI)
+    world.refund(order, order.payment.idr_amount)
+    ctx = base_context(fresh_db.sessions, WorkerSettings.from_env({}))
+
+    # A process without the app wallet's seed (or Pi, or a signer) skips: nothing to retry.
+    assert tasks.run(ctx, RUN, ()).outcome.startswith("skipped: pay-backs are not configured")
+    assert world.paybacks(order) == []
+
+    result = paybacks_tasks.run(ctx, world.service())
+
+    (done,) = world.paybacks(order)
+    assert result.outcome.startswith("paybacks: 1 recorded, 1 completed, 0 failed")
+    assert done.status == B.COMPLETED and done.pi_amount == order.payment.pi_amount
+    # The in-process sweep asks for it wherever the chain is configured, as Celery beat does.
+    ctx.releaser = object()  # type: ignore[assignment]
+    assert FollowUp(RUN) in steps.sweep(ctx).follow_ups
     world.env.close()
