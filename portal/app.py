@@ -15,7 +15,16 @@ from api.wallets.service import ContractsCatalog
 from portal.services import PortalServices
 from portal.web import STATIC_DIR, STATIC_URL, install_handlers
 
-PAGE_MODULES: tuple[str, ...] = ("auth", "today", "payments", "requests", "reports", "settings", "money")
+PAGE_MODULES: tuple[str, ...] = (
+    "auth",
+    "today",
+    "payments",
+    "requests",
+    "reports",
+    "settings",
+    "money",
+    "refunds",
+)
 """Modules of ``portal.pages`` whose ``router`` is part of the portal."""
 
 
