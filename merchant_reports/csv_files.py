@@ -17,7 +17,7 @@ from functools import partial
 from audit.csv_safe import number_cell, text_cell
 from merchant_reports.exports import PaymentLine
 from merchant_reports.periods import JAKARTA
-from merchant_reports.statement import Statement
+from merchant_reports.statement import DayLine, Statement
 from webui.i18n import gettext, idr, pi
 
 BOM = "\ufeff"
@@ -98,12 +98,14 @@ def statement_csv(st: Statement, language: str, explorer_url: str) -> str:
             _("Conversion fee"),
             _("Refunds (sen)"),
             _("Refunds"),
+            _("Refunds by the guarantee fund (sen)"),
+            _("Refunds by the guarantee fund"),
             _("Net (sen)"),
             _("Net"),
         ],
     ]
-    rows += [_figures(d.day.isoformat(), d.sales, d.gross, d.fees_pi, d.refunds, d.net) for d in st.days]
-    rows.append(_figures(_("Total"), st.sales, st.gross, st.fees_pi, st.refunds, st.net))
+    rows += [_figures(d.day.isoformat(), d) for d in st.days]
+    rows.append(_figures(_("Total"), st))
     rows += [
         [],
         [_("Payouts"), _("Day"), _("Amount (sen)"), _("Fee (sen)"), _("To the bank (sen)"), _("Status")],
@@ -125,9 +127,22 @@ def statement_csv(st: Statement, language: str, explorer_url: str) -> str:
     return _write(rows)
 
 
-def _figures(label: str, sales: int, gross: int, fees_pi: int, refunds: int, net: int) -> list[Cell | None]:
-    """A day's (or the total's) row: each amount exact, then formatted."""
-    return [label, sales, gross, idr(gross), fees_pi, pi(fees_pi), refunds, idr(refunds), net, idr(net)]
+def _figures(label: str, line: DayLine | Statement) -> list[Cell | None]:
+    """A day's (or the month's) row: each amount exact, then formatted."""
+    return [
+        label,
+        line.sales,
+        line.gross,
+        idr(line.gross),
+        line.fees_pi,
+        pi(line.fees_pi),
+        line.refunds,
+        idr(line.refunds),
+        line.covered,
+        idr(line.covered),
+        line.net,
+        idr(line.net),
+    ]
 
 
 def explorer_note(language: str, explorer_url: str) -> str:

@@ -99,14 +99,49 @@ def conversion_fees_pi(session: Session, payment_ids: Iterable[str], fee_account
     return fees
 
 
+def guarantee_refunds(
+    session: Session, merchant_id: str, start: datetime, end: datetime, refunds_account: str
+) -> list[tuple[datetime, int]]:
+    """``(posted_at, amount)`` of each refund the guarantee fund paid in ``[start, end)`` for one of
+    the merchant's payments (``guarantee_refund`` entries: they move no account of the merchant, so
+    they are found by their payment reference)."""
+    statement = (
+        select(JournalEntry.reference, JournalEntry.posted_at, Posting.amount)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .where(
+            JournalEntry.kind == "guarantee_refund",
+            JournalEntry.posted_at >= start,
+            JournalEntry.posted_at < end,
+            LedgerAccount.code == refunds_account,
+        )
+        .order_by(JournalEntry.id)
+    )
+    rows = [
+        (str(reference), posted_at, -int(amount))
+        for reference, posted_at, amount in session.execute(statement)
+    ]
+    ids = {uuid.UUID(reference) for reference, _at, _amount in rows if _is_uuid(reference)}
+    mine: set[str] = set()
+    for chunk in _chunks(sorted(ids), 500):
+        found = session.scalars(
+            select(Payment.id).where(Payment.id.in_(chunk), Payment.merchant_id == merchant_id)
+        )
+        mine.update(str(payment_id) for payment_id in found)
+    return [(posted_at, amount) for reference, posted_at, amount in rows if reference in mine]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def payout_statuses(session: Session, payout_ids: Iterable[str]) -> dict[str, Payout]:
     """The payouts named by ledger references (ids that are not payouts are left out)."""
-    ids = []
-    for text in payout_ids:
-        try:
-            ids.append(uuid.UUID(text))
-        except ValueError:
-            continue
+    ids = [uuid.UUID(text) for text in payout_ids if _is_uuid(text)]
     if not ids:
         return {}
     return {str(row.id): row for row in session.scalars(select(Payout).where(Payout.id.in_(ids)))}

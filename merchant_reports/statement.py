@@ -8,6 +8,9 @@ Jakarta month, classified by the entry's business movement (:mod:`settlement.led
   (its gross); the conversion fee is the Pi the platform kept from the customer's payment (the Pi
   leg of the same conversion), shown in Pi because it was charged in Pi;
 * **refunds**: what left the merchant's escrow or wallet for the customer (``customer_refunds_owed``);
+  **covered refunds**: what the guarantee fund paid back to customers for the merchant's released
+  payments (``guarantee_refund``; no account of the merchant moves, the merchant owes the fund
+  on-chain). Both reduce the month's net sales: the customer got the money back either way;
 * **released**: what moved from the escrow to the merchant's wallet (a release, the merchant's
   share of a dispute);
 * **payouts**: ``redemption`` entries (MSC burned for a bank transfer: amount, redemption fee, net);
@@ -56,11 +59,13 @@ class DayLine:
     gross: int
     fees_pi: int
     refunds: int
+    covered: int
+    """Refunds the guarantee fund paid for the merchant (sen)."""
 
     @property
     def net(self) -> int:
-        """Sales less refunds, in sen."""
-        return self.gross - self.refunds
+        """Sales less every refund, in sen."""
+        return self.gross - self.refunds - self.covered
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +130,14 @@ class Statement:
         return sum(d.refunds for d in self.days)
 
     @property
+    def covered(self) -> int:
+        """Refunds paid by the guarantee fund in sen."""
+        return sum(d.covered for d in self.days)
+
+    @property
     def net(self) -> int:
-        """Sales less refunds in sen."""
-        return self.gross - self.refunds
+        """Sales less every refund in sen."""
+        return self.gross - self.refunds - self.covered
 
     @property
     def payouts_amount(self) -> int:
@@ -150,6 +160,7 @@ class _Tally:
     sales: dict[date, int]
     gross: dict[date, int]
     refunds: dict[date, int]
+    covered: dict[date, int]
     sale_day: dict[str, date]
     minted: int = 0
     released: int = 0
@@ -172,7 +183,7 @@ def build(session: Session, merchant_id: uuid.UUID, month: Month, now: datetime)
         chart.msc_merchant_balance(owner),
     )
     entries = repository.merchant_entries(session, owner, month.start, month.end)
-    tally = _Tally(defaultdict(int), defaultdict(int), defaultdict(int), {})
+    tally = _Tally(defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int), {})
     payout_rows: list[tuple[str, date, int, int, int]] = []
     moved: dict[str, int] = defaultdict(int)
     explained: dict[str, int] = defaultdict(int)
@@ -212,6 +223,10 @@ def build(session: Session, merchant_id: uuid.UUID, month: Month, now: datetime)
                 tally.released += -min(amounts.get(wallet, 0), 0)
             explained[escrow] += amounts.get(escrow, 0)
             explained[wallet] += amounts.get(wallet, 0)
+    for posted_at, amount in repository.guarantee_refunds(
+        session, owner, month.start, month.end, REFUNDS_OWED
+    ):
+        tally.covered[local_day(posted_at)] += amount
     fees = repository.conversion_fees_pi(session, tally.sale_day, chart.FEES_INCOME_PI.code)
     fees_by_day: dict[date, int] = defaultdict(int)
     for reference, day in tally.sale_day.items():
@@ -230,7 +245,9 @@ def build(session: Session, merchant_id: uuid.UUID, month: Month, now: datetime)
         for pid, day, amount, fee, net in payout_rows
     )
     days = tuple(
-        DayLine(day, tally.sales[day], tally.gross[day], fees_by_day[day], tally.refunds[day])
+        DayLine(
+            day, tally.sales[day], tally.gross[day], fees_by_day[day], tally.refunds[day], tally.covered[day]
+        )
         for day in month.days
     )
     accounts = tuple(_account_line(session, ref, month, moved, explained) for ref in refs)

@@ -17,7 +17,7 @@ from merchant_reports.statement import Statement
 from webui.i18n import gettext, idr, pi
 
 PAGE_WIDTH_MM = 194.0  # A4 (210 mm) less two 8 mm margins
-DAY_COLUMNS = (26.0, 18.0, 36.0, 36.0, 36.0, 42.0)
+DAY_COLUMNS = (23.0, 14.0, 32.0, 30.0, 31.0, 32.0, 32.0)
 PAYOUT_COLUMNS = (72.0, 22.0, 34.0, 30.0, 36.0)
 ROW_MM = 5.2
 
@@ -40,28 +40,47 @@ def statement_pdf(st: Statement, language: str, explorer_url: str) -> bytes:
         pdf.cell(34, 4.6, label)
         pdf.multi_cell(PAGE_WIDTH_MM - 34, 4.6, value)
     pdf.ln(2)
-    header = (_("Day"), _("Sales"), _("Gross"), _("Refunds"), _("Net"), _("Conversion fee"))
+    header = (
+        _("Day"),
+        _("Sales"),
+        _("Gross"),
+        _("Refunds"),
+        _("Guarantee fund"),
+        _("Net"),
+        _("Conversion fee"),
+    )
     _row(pdf, DAY_COLUMNS, header, bold=True, fill=True)
     for d in st.days:
-        if d.sales or d.refunds:
+        if d.sales or d.refunds or d.covered:
             figures = (
                 d.day.isoformat(),
                 str(d.sales),
                 idr(d.gross),
                 idr(d.refunds),
+                idr(d.covered),
                 idr(d.net),
                 pi(d.fees_pi),
             )
             _row(pdf, DAY_COLUMNS, figures)
-    totals = (_("Total"), str(st.sales), idr(st.gross), idr(st.refunds), idr(st.net), pi(st.fees_pi))
+    totals = (
+        _("Total"),
+        str(st.sales),
+        idr(st.gross),
+        idr(st.refunds),
+        idr(st.covered),
+        idr(st.net),
+        pi(st.fees_pi),
+    )
     _row(pdf, DAY_COLUMNS, totals, bold=True, fill=True)
     pdf.font(7.5)
     pdf.multi_cell(
         PAGE_WIDTH_MM,
         3.8,
         _(
-            "Days without sales or refunds are left out. The conversion fee is the Pi the platform "
-            "kept from the customers' payments; the Rupiah figures are what the merchant was credited."
+            "Days without sales or refunds are left out. Refunds came out of the shop's escrow; the "
+            "guarantee fund paid the refunds of payments already released (the shop owes them to the "
+            "fund). The conversion fee is the Pi the platform kept from the customers' payments; the "
+            "Rupiah figures are what the shop was credited."
         ),
     )
     pdf.ln(3)

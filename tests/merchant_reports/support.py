@@ -57,6 +57,11 @@ class Books:
         event = flows.ChainEvent("0x" + uuid.uuid4().hex * 2, 0)
         flows.record_escrow_refund(self.session, payment, amount, event)
 
+    def guarantee_refund(self, payment: Payment, amount: int) -> None:
+        """The guarantee fund refunds part of a released payment (one ``GuaranteeRefunded`` event)."""
+        event = flows.ChainEvent("0x" + uuid.uuid4().hex * 2, 1)
+        flows.record_guarantee_refund(self.session, payment, amount, event)
+
     def release(self, payment: Payment, amount: int | None = None) -> None:
         """The escrow releases the payment (less what was refunded) to the merchant's wallet."""
         flows.record_release(self.session, payment, amount)

@@ -83,9 +83,9 @@ def test_statement_csv_neutralises_the_merchant_name_and_totals_match(db, clock,
     rows = read_csv(statement_csv(st, "id", "https://msc.example/explorer"))
     assert ["Pedagang", "'" + FORMULA] in rows
     assert ["Kelurahan", "'@Taman"] in rows
-    total = next(r for r in rows if r and r[0] == "Total" and len(r) == 10)
+    total = next(r for r in rows if r and r[0] == "Total" and len(r) == 12)
     assert total[1:3] == ["1", str(sale.idr_amount)]
-    assert total[6] == "50000" and total[8] == str(sale.idr_amount - 500_00)
+    assert total[6] == "50000" and total[8] == "0" and total[10] == str(sale.idr_amount - 500_00)
     march5 = next(r for r in rows if r and r[0] == "2026-03-05")
     assert march5[2] == str(sale.idr_amount)
     assert not any(c.startswith(("=", "+", "@")) for r in rows for c in r)

@@ -31,9 +31,11 @@ def build_march(db, clock, monkeypatch, merchant_id):
         books.release(feb)
         books.release(first)
         payout = books.payout(first.idr_amount, 2_500_00)
+        books.guarantee_refund(feb, 300_00)  # after release: the fund pays, the merchant owes it
         last = books.at(wib(2026, 3, 31, 23, 59)).sale(mint=False)  # converted, not minted yet
         books.at(wib(2026, 4, 1, 0, 0)).sale()  # April
-        Books(session, clock, str(other), monkeypatch).at(wib(2026, 3, 10)).sale()
+        other_books = Books(session, clock, str(other), monkeypatch).at(wib(2026, 3, 10))
+        other_books.guarantee_refund(other_books.sale(), 100_00)
     return {"feb": feb, "march": [first, second, books.payments[3], last], "payout": payout}
 
 
@@ -49,7 +51,9 @@ def test_statement_totals_equal_the_ledger_movements_of_the_month(db, clock, mon
         assert st.gross == sum(p.idr_amount for p in march)
         assert st.fees_pi == sum(p.fee_pi for p in march) > 0
         assert st.refunds == 1_000_00
-        assert st.net == st.gross - 1_000_00
+        assert st.covered == 300_00
+        assert st.net == st.gross - 1_000_00 - 300_00
+        assert [d.covered for d in st.days if d.covered] == [300_00]
         by_day = {line.day: line for line in st.days if line.sales}
         assert sorted(by_day) == [date(2026, 3, 1), date(2026, 3, 15), date(2026, 3, 31)]
         assert by_day[date(2026, 3, 1)].sales == 2

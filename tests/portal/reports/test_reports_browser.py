@@ -45,8 +45,8 @@ def test_owner_statement_and_cashier_invitation_at_360px(
         with phone.expect_download() as download:
             phone.click("#statement-csv")
         rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
-        total = next(r for r in rows if r and r[0] == "Total" and len(r) == 10)
-        assert (total[3], total[9]) == (phone.inner_text("#total-gross"), phone.inner_text("#total-net"))
+        total = next(r for r in rows if r and r[0] == "Total" and len(r) == 12)
+        assert (total[3], total[11]) == (phone.inner_text("#total-gross"), phone.inner_text("#total-net"))
 
         phone.goto(f"{server.url}/portal/m/{merchant}/settings")
         no_horizontal_scroll(phone)

@@ -49,8 +49,8 @@ def test_owner_sees_the_statement_totals_and_downloads_the_same_figures(portal: 
         and as_csv.headers["cache-control"] == "no-store"
     )
     rows = list(csv.reader(io.StringIO(as_csv.text.removeprefix("\ufeff"))))
-    total = next(r for r in rows if r and r[0] == "Total" and len(r) == 10)
-    assert total[1:3] == ["2", str(gross)] and total[8] == str(gross - 700_00)
+    total = next(r for r in rows if r and r[0] == "Total" and len(r) == 12)
+    assert total[1:3] == ["2", str(gross)] and total[10] == str(gross - 700_00)
 
     as_pdf = client.get(f"/portal/m/{merchant}/reports/statement/2026-03.pdf")
     assert as_pdf.status_code == 200 and as_pdf.headers["content-type"] == "application/pdf"
