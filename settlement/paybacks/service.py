@@ -195,6 +195,7 @@ class PaybackService:
     def run_once(self) -> PaybackReport:
         """Records pay-backs for new entries, then steps every unfinished one of this key."""
         report = PaybackReport(created=self.discover())
+        self._cancel_abandoned_on_pi()
         with self.sessions() as session:
             rows = list(
                 session.execute(
@@ -558,6 +559,27 @@ class PaybackService:
             wallet_slots.release(session, self.app_address, _holder(payback.id))
         log.warning("pay-back %s failed in %s: %s", payback.id, status, reason)
 
+    def _cancel_abandoned_on_pi(self) -> None:
+        """Cancels our app-to-user payments Pi lists as incomplete that no pay-back will finish (its
+        pay-back failed, or went on with another Pi payment): each blocks that customer on Pi."""
+        try:
+            incomplete = self.pi.incomplete_server_payments()
+        except PiPlatformError as exc:
+            log.info("Pi's incomplete payments not read: %s", exc.message)
+            return
+        for pi in incomplete:
+            payback_id = _payback_id_of(pi.metadata)
+            if payback_id is None or pi.transaction is not None:
+                continue  # not ours, or a payout is linked: the pay-back's own steps finish it
+            with self.sessions() as session:
+                payback = session.get(Payback, payback_id)
+            if payback is None:
+                continue
+            other = payback.pi_payment_id is not None and payback.pi_payment_id != pi.identifier
+            if payback.status == B.FAILED or other:
+                with contextlib.suppress(PiPlatformError):
+                    self.pi.cancel_payment(pi.identifier)
+
     # -------------------------------------------------------------------------------- helpers
 
     def _landed(self, txid: str) -> PiTransaction | None:
@@ -596,6 +618,14 @@ class PaybackElsewhereError(ConflictError):
             payback_id=str(payback_id),
             payer=payer,
         )
+
+
+def _payback_id_of(metadata: dict[str, Any] | None) -> uuid.UUID | None:
+    raw = (metadata or {}).get("payback_id")
+    try:
+        return uuid.UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _holder(payback_id: uuid.UUID) -> str:

@@ -36,8 +36,9 @@ def test_pi_platform_unavailable_waits_then_pays_once(fresh_db: Db, chain: Chain
     before = world.pi_of(order)
     no_retries = PiPlatformClient(API_KEY, peer.server.platform_url, max_retries=0, sleep=lambda _s: None)
 
-    # 1. Pi answers 500 before anything is created: the pay-back waits, nothing on Pi.
-    world.control_fault(count=1)
+    # 1. Pi answers 500 before anything is created (its list of incomplete payments, then the
+    #    customer's payment record): the pay-back waits, nothing on Pi.
+    world.control_fault(count=2)
     report = world.service(platform=no_retries).run_once()
     (payback,) = world.paybacks(order)
     assert report.waiting == [payback.id] and payback.status == B.OWED and payback.pi_payment_id is None
@@ -157,3 +158,30 @@ def _refused(world: World) -> Order:
     env.flow.submit_txid(order.payment.id, txid)
     assert env.flow.verify_and_complete(order.payment.id).status == S.ERROR
     return order
+
+
+def test_a_failed_paybacks_pi_payment_left_on_pi_is_cancelled(fresh_db: Db, chain: Chain, peer: Peer) -> None:
+    world = make_world(fresh_db, chain, peer)
+    order = _refunded(world)
+
+    def crash(point: str) -> None:
+        if point == "pi_created":
+            raise CrashError(point)
+
+    with pytest.raises(CrashError):
+        world.service(crash).run_once()
+    (payback,) = world.paybacks(order)
+    # It fails while Pi is down, so its Pi payment could not be cancelled then: it blocks the customer.
+    no_retries = PiPlatformClient(API_KEY, peer.server.platform_url, max_retries=0, sleep=lambda _s: None)
+    world.control_fault(count=1)
+    world.service(platform=no_retries)._fail(payback, "an operator's case")
+    pi_id = payback.pi_payment_id or ""
+    assert not world.env.platform.get_payment(pi_id).status.cancelled
+
+    report = world.service().run_once()
+
+    assert report.failed == report.completed == []
+    assert world.env.platform.get_payment(pi_id).status.cancelled
+    assert world.paybacks(order)[0].status == B.FAILED
+    no_retries.close()
+    world.env.close()
