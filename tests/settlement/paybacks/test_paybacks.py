@@ -4,6 +4,7 @@ reconciliation checks green after each step."""
 
 from __future__ import annotations
 
+from settlement.minting.minter import DEFAULT_HOLD_SECONDS
 from settlement.paybacks import tasks as paybacks_tasks
 from settlement.paybacks.models import PaybackStatus as B
 from settlement.paybacks.tasks import RUN
@@ -83,4 +84,33 @@ def test_the_worker_task_pays_back_and_is_swept(fresh_db: Db, chain: Chain, peer
     # The in-process sweep asks for it wherever the chain is configured, as Celery beat does.
     ctx.releaser = object()  # type: ignore[assignment]
     assert FollowUp(RUN) in steps.sweep(ctx).follow_ups
+    world.env.close()
+
+
+def test_a_dispute_split_and_a_guarantee_cover_are_paid_back(fresh_db: Db, chain: Chain, peer: Peer) -> None:
+    world = make_world(fresh_db, chain, peer)
+    disputed, covered = world.paid(5 * PI), world.paid(7 * PI)
+    scene = world.scene
+    before = {o.payment.id: world.pi_of(o) for o in (disputed, covered)}
+    # The payer's share of the arbiter's split comes back to the settlement key...
+    to_payer = disputed.payment.idr_amount // 5
+    scene.dispute(disputed.payment.id)
+    scene.resolve(disputed.payment.id, disputed.payment.idr_amount - to_payer)
+    # ...and so does the guarantee fund's cover of a payment already released to the merchant.
+    chain.advance(DEFAULT_HOLD_SECONDS + 1)
+    scene.release(covered.payment.id)
+    scene.fund_guarantee(10**6)
+    scene.cover(covered.payment.id, 12_345)
+    world.book()
+    assert world.owed() == to_payer + 12_345 and world.check()[0]
+
+    report = world.service().run_once()
+
+    assert report.created == 2 and len(report.completed) == 2
+    for order, sen in ((disputed, to_payer), (covered, 12_345)):
+        (done,) = world.paybacks(order)
+        assert done.msc_amount == sen
+        assert done.pi_amount == order.payment.pi_amount * sen // order.payment.idr_amount
+        assert world.pi_of(order) == before[order.payment.id] + done.pi_amount
+    assert world.owed() == 0 and world.check() == (True, 0, 0, 0) and world.burns_booked()
     world.env.close()
