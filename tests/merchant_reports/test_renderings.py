@@ -108,6 +108,24 @@ def test_poster_is_a6_with_name_kelurahan_instructions_and_the_link(tmp_path):
     assert "Pindai" in poster_text("id", url) or "pindai" in poster_text("id", url)
 
 
+def test_a_long_name_keeps_everything_on_the_one_a6_sheet_above_the_link():
+    url = "https://msc.example/pay/abc"
+    name = "Warung Makan Sederhana Bu Sri dan Keluarga Besar Kartoharjo Cabang Pasar Besar Madiun " * 2
+    page = PdfReader(io.BytesIO(poster_pdf(name.strip(), "Kartoharjo", url, "id"))).pages[0]
+    text = page.extract_text()
+    assert "Cabang Pasar" in text and "3. Setujui" in text
+    # The last step is drawn above the link at the foot of the sheet (PDF y grows upwards).
+    found: dict[str, float] = {}
+
+    def visit(text_part, _cm, tm, _font, _size):
+        for key in ("3. Setujui", "pindai", url):
+            if key in text_part and key not in found:
+                found[key] = tm[5]
+
+    page.extract_text(visitor_text=visit)
+    assert found["3. Setujui"] > found[url] + 8
+
+
 def poster_text(language: str, url: str) -> str:
     return PdfReader(io.BytesIO(poster_pdf("A", "B", url, language))).pages[0].extract_text()
 

@@ -103,3 +103,17 @@ def test_qr_poster_is_a6_with_the_shops_checkout_link(portal: Portal) -> None:
     assert "Bakso Pak Kumis" in text and "Manguharjo" in text and "Bayar dengan Pi" in text
     links = {annot.get_object()["/A"]["/URI"] for annot in page["/Annots"]}
     assert links == {f"https://testserver/pay/{merchant}"}
+
+
+def test_a_payments_export_with_a_bad_range_is_refused(portal: Portal) -> None:
+    merchant = portal.add_merchant()
+    owner = portal.owner_client(merchant)
+    path = f"/portal/m/{merchant}/reports/payments.csv"
+    for first, last in (
+        ("2026-03-31", "2026-03-01"),
+        ("2026-3-1", "2026-03-31"),
+        ("2025-01-01", "2026-12-31"),
+    ):
+        answer = owner.get(path, params={"from": first, "to": last})
+        assert answer.status_code == 422 and answer.headers["content-type"].startswith("text/html")
+    assert owner.get(path).status_code == 422
