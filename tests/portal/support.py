@@ -27,14 +27,19 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from accounts.models import Role
 from accounts.service import AccountService
+from api.app import create_app
+from api.settings import ApiSettings
+from chain.settings import ChainSettings
 from common.serving import BackgroundServer
+from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.helpers import utcnow
+from common.sql.migrate import upgrade
 from portal.services import PortalServices
 from settlement.payments.models import PaymentStatus
 from settlement.payments.models import PaymentStatus as S
 from settlement.payments.service import PaymentService
-from settlement.quotes.service import QuoteService
-from tests.api.support import Db, Harness, MakeApi
+from settlement.quotes.service import QuoteService, QuoteSettings
+from tests.api.support import BUILD_DIR, Db, Harness, MakeApi
 from tests.support.factories import add_merchant
 
 PASSWORD = "kopi-tubruk-2026!"
@@ -281,18 +286,50 @@ def portal(make_portal: MakePortal) -> Portal:
 
 @dataclass
 class Served:
-    """An app served by uvicorn on a free port."""
+    """A portal app served by uvicorn on 127.0.0.1 (a free port), with its harness."""
 
     url: str
+    portal: Portal
 
 
-def serve(app: FastAPI) -> Iterator[Served]:
-    """Serves ``app`` over HTTP on 127.0.0.1 until the generator is closed."""
-    server = BackgroundServer(app, name="portal").start()
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The API with the portal on a migrated SQLite file, served over HTTP for Chromium.
+
+    Chromium keeps ``Secure`` (and ``__Host-``) cookies of ``http://127.0.0.1``: a loopback
+    origin is potentially trustworthy, so the portal needs no insecure-cookie mode to be tested.
+    """
+    folder = tmp_path_factory.mktemp("portal")
+    url = f"sqlite:///{folder / 'portal.sqlite3'}"
+    upgrade(url)
+    engine = create_engine_from_url(url)
+    db = Db("sqlite", url, engine, make_sessionmaker(engine))
+    env = {**FAST_ACCOUNTS, "MSC_CUSTODY_MASTER_KEY": master_key()}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     try:
-        yield Served(server.url)
+        app = create_app(
+            ApiSettings.from_env({}, database_url=url),
+            chain_settings=ChainSettings.from_env(
+                {}, rpc_url="http://127.0.0.1:9", build_dir=BUILD_DIR, deployments_dir=folder / "deployments"
+            ),
+            quote_settings=QuoteSettings.from_env({}, ttl_seconds=300, fee_bps=100, network_fee_minor=100),
+        )
+        clock = ShiftedClock()
+        app.state.portal.clock = clock
+        server = BackgroundServer(app, name="portal").start()
+        client = TestClient(app, base_url=BASE_URL, raise_server_exceptions=False, follow_redirects=False)
+        try:
+            yield Served(server.url, Portal(Harness(client, db, folder / "deployments"), clock))
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +366,9 @@ def phone(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     page.on("console", problems.record)
     page.on("pageerror", lambda error: problems.messages.append(f"pageerror: {error}"))
+    page.on(
+        "response", lambda r: problems.messages.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
     try:
         yield page
     finally:
