@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from accounts.models import Membership
 from tests.portal.reports.test_reports_pages import march_books
-from tests.portal.support import PASSWORD, Portal, no_horizontal_scroll, serve
+from tests.portal.support import PASSWORD, Served, no_horizontal_scroll
 from webui.i18n import idr
 
 
@@ -25,49 +25,45 @@ def sign_in(page: Page, url: str, email: str) -> None:
 
 
 def test_owner_statement_and_cashier_invitation_at_360px(
-    portal: Portal, phone: Page, browser: Browser, monkeypatch
+    served: Served, phone: Page, browser: Browser, monkeypatch
 ) -> None:
+    portal, server = served.portal, served
     merchant = portal.add_merchant(name="Warung Bu Sri")
     sales = march_books(portal, merchant, monkeypatch)
     owner = portal.owner(merchant)
-    served = serve(portal.app)
-    server = next(served)
+    # The portal's base page names no icon yet: Chromium's automatic /favicon.ico request
+    # would be a 404 console error unrelated to these pages.
+    phone.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    sign_in(phone, server.url, owner.email)
+    phone.goto(f"{server.url}/portal/m/{merchant}/reports?month=2026-03")
+    gross = sum(p.idr_amount for p in sales)
+    assert phone.inner_text("#total-gross") == idr(gross)
+    assert phone.inner_text("#total-net") == idr(gross - 700_00)
+    no_horizontal_scroll(phone)
+    with phone.expect_download() as download:
+        phone.click("#statement-csv")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    total = next(r for r in rows if r and r[0] == "Total" and len(r) == 12)
+    assert (total[3], total[11]) == (phone.inner_text("#total-gross"), phone.inner_text("#total-net"))
+
+    phone.goto(f"{server.url}/portal/m/{merchant}/settings")
+    no_horizontal_scroll(phone)
+    phone.fill("#invite-email", "kasir.baru@example.id")
+    phone.click("#invite")
+    link = phone.inner_text("#invite-link").replace("https://testserver", server.url)
+    assert "/portal/invite/" in link
+
+    second = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
     try:
-        # The portal's base page names no icon yet: Chromium's automatic /favicon.ico request
-        # would be a 404 console error unrelated to these pages.
-        phone.route("**/favicon.ico", lambda route: route.fulfill(status=204))
-        sign_in(phone, server.url, owner.email)
-        phone.goto(f"{server.url}/portal/m/{merchant}/reports?month=2026-03")
-        gross = sum(p.idr_amount for p in sales)
-        assert phone.inner_text("#total-gross") == idr(gross)
-        assert phone.inner_text("#total-net") == idr(gross - 700_00)
-        no_horizontal_scroll(phone)
-        with phone.expect_download() as download:
-            phone.click("#statement-csv")
-        rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
-        total = next(r for r in rows if r and r[0] == "Total" and len(r) == 12)
-        assert (total[3], total[11]) == (phone.inner_text("#total-gross"), phone.inner_text("#total-net"))
-
-        phone.goto(f"{server.url}/portal/m/{merchant}/settings")
-        no_horizontal_scroll(phone)
-        phone.fill("#invite-email", "kasir.baru@example.id")
-        phone.click("#invite")
-        link = phone.inner_text("#invite-link").replace("https://testserver", server.url)
-        assert "/portal/invite/" in link
-
-        second = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
-        try:
-            cashier = second.new_page()
-            cashier.goto(link)
-            cashier.fill("input[name=display_name]", "Mas Budi")
-            cashier.fill("input[name=password]", PASSWORD)
-            cashier.fill("input[name=password_again]", PASSWORD)
-            cashier.click("#accept")
-            cashier.wait_for_load_state()
-            with portal.db.sessions() as db:
-                roles = sorted(db.scalars(select(Membership.role).where(Membership.merchant_id == merchant)))
-            assert roles == ["cashier", "owner"]
-        finally:
-            second.close()
+        cashier = second.new_page()
+        cashier.goto(link)
+        cashier.fill("input[name=display_name]", "Mas Budi")
+        cashier.fill("input[name=password]", PASSWORD)
+        cashier.fill("input[name=password_again]", PASSWORD)
+        cashier.click("#accept")
+        cashier.wait_for_load_state()
+        with portal.db.sessions() as db:
+            roles = sorted(db.scalars(select(Membership.role).where(Membership.merchant_id == merchant)))
+        assert roles == ["cashier", "owner"]
     finally:
-        served.close()
+        second.close()
