@@ -83,6 +83,10 @@ ERRORS: dict[str, str] = {
     "authorization_used": N_("That signature was used already. Sign again."),
     "redemption_abandoned": N_("That redemption did not go through; nothing moved. Try again."),
     "validation_error": N_("The form is damaged. Reload the page and try again."),
+    "chain_error": N_("The blockchain is busy. Nothing was lost: reload this page in a minute to finish."),
+    "transaction_not_mined": N_(
+        "The blockchain is busy. Nothing was lost: reload this page in a minute to finish."
+    ),
 }
 CHAIN_DOWN = N_("The blockchain cannot be read right now; figures will be back shortly.")
 
@@ -135,12 +139,12 @@ def _page(request: Request, owner: Member, *, error: str = "", status_code: int 
             )
         except (ChainError, OSError, ValueError) as exc:  # the node is down: the page still works
             log.warning("money page of %s: chain not readable: %s", owner.merchant_id, type(exc).__name__)
-    typed_json = ""
+    typed: dict[str, Any] | None = None
     if not custodial:
         try:
-            typed_json = json.dumps(portal_redemptions.wallet_typed_data(owner.merchant_id))
+            typed = portal_redemptions.wallet_typed_data(owner.merchant_id)
         except (ChainError, OSError, ValueError):
-            typed_json = ""
+            typed = None
     wallet = _wallet(request)
     payouts = [
         {
@@ -172,7 +176,8 @@ def _page(request: Request, owner: Member, *, error: str = "", status_code: int 
         notices=open_notices,
         custodial=bool(custodial),
         current_address=next((a for a, current in custodial if current), on_file),
-        typed_json=typed_json,
+        typed_json=json.dumps(typed) if typed else "",
+        typed_shown=json.dumps(typed, indent=1) if typed else "",
         submission=new_submission(),
         payouts=payouts,
         moves=moves,
@@ -186,7 +191,7 @@ def _refused(request: Request, owner: Member, exc: MSCError) -> HTMLResponse:
     """The page again with the refusal explained (nothing changed); session and permission
     errors are left to the portal's handlers."""
     code = exc.code if exc.code in ERRORS else "validation_error"
-    status = exc.status_code if 400 <= exc.status_code < 500 else 409
+    status = exc.status_code if 400 <= exc.status_code < 600 else 409
     return _page(request, owner, error=code, status_code=status)
 
 

@@ -116,6 +116,7 @@ def test_an_own_wallet_owner_signs_in_the_browser_and_the_redemption_is_verified
     phone.add_init_script(PROVIDER.replace("ADDRESS", json.dumps(key.address)))
     sign_in(phone, served, person.email, person.password, portal.code(totp), merchant_id)
     expect(phone.locator("#wallet")).to_have_count(0)  # no platform wallet for this shop
+    expect(phone.locator("#typed-shown")).to_contain_text("ReceiveWithAuthorization", use_inner_text=False)
     phone.fill("#redeem-amount", AMOUNT_TEXT)
     phone.fill("#redeem-code", portal.code(totp))
     phone.click("#redeem-submit")
