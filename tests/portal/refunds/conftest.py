@@ -58,8 +58,13 @@ class Shop:
 
 @pytest.fixture
 def shop(portal: Portal, chain: Chain) -> Shop:
-    """A merchant with a custodial wallet and a payment of Rp 1.000 held for it; the app refunds
-    through ``app.state.refunds``."""
+    """A merchant with a custodial wallet and a payment held for it; the app refunds through
+    ``app.state.refunds``."""
+    return make_shop(portal, chain)
+
+
+def make_shop(portal: Portal, chain: Chain) -> Shop:
+    """:func:`shop` on any portal harness (the served one too)."""
     keys = EnvelopeKeyManager(portal.services.custody_settings.key_ring())
     custody = CustodyService(
         keys,
