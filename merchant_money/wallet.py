@@ -97,6 +97,37 @@ class WalletMoves:
                 )
             )
 
+    def open_moves(self, older_than: datetime, limit: int = 200) -> list[uuid.UUID]:
+        """Moves still ``pending`` since before ``older_than`` (left by a crash or a busy chain)."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(MerchantWalletMove.id)
+                    .where(
+                        MerchantWalletMove.status == str(MS.PENDING),
+                        MerchantWalletMove.updated_at <= older_than,
+                    )
+                    .order_by(MerchantWalletMove.updated_at)
+                    .limit(limit)
+                )
+            )
+
+    def finish_open(self, older_than: datetime) -> dict[str, int]:
+        """Finishes every move left pending since before ``older_than``; how many ended how.
+
+        A move whose chain outcome is not known yet (its relay still in the mempool) stays
+        pending for the next run.
+        """
+        ended: dict[str, int] = {}
+        for move_id in self.open_moves(older_than):
+            try:
+                status = self.finish(move_id).status
+            except ChainError as exc:
+                log.warning("wallet move %s not finished yet: %s", move_id, exc)
+                status = str(MS.PENDING)
+            ended[status] = ended.get(status, 0) + 1
+        return ended
+
     # ------------------------------------------------------------------ export
 
     def export(

@@ -4,22 +4,34 @@ swept; a move written ahead and interrupted before its broadcast is finished onc
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 from sqlalchemy import select
 
 from accounts.errors import SecondFactorRequiredError
 from accounts.service import AccountService
+from chain.signer import dev_private_key
+from custody.keystore import EnvelopeKeyManager
 from custody.service import CustodyService
+from custody.settings import MasterKeyRing
 from merchant_money import notices
+from merchant_money.__main__ import main as finish_moves
 from merchant_money._merchants import address_of
 from merchant_money.errors import DestinationRefusedError, NothingToMoveError
 from merchant_money.models import MerchantWalletMove, NoticeKind, WalletMoveStatus
 from merchant_money.redeem import new_submission
 from merchant_money.wallet import WalletMoves
 from settlement.redemption import rawtx
+from settlement.redemption.service import RedemptionService
 from tests.api.support import Db
-from tests.portal.money.conftest import FUNDS, Shop, code, confirm, counts
+from tests.portal.money.conftest import FUNDS, Shop, code, confirm, counts, custodial_shop
 from tests.settlement.ledger.support import Clock
 from tests.settlement.minting.support import Chain
 
@@ -142,3 +154,74 @@ def test_an_empty_wallet_has_nothing_to_export(db: Db, chain: Chain, shop: Shop,
     wallet.export(shop.merchant_id, new_submission(), Account.create().address, None, lambda: None)
     with pytest.raises(NothingToMoveError):
         wallet.export(shop.merchant_id, new_submission(), Account.create().address, None, lambda: None)
+
+
+def test_a_move_whose_relay_lost_its_nonce_is_relayed_again_once(
+    db: Db, chain: Chain, shop: Shop, wallet: WalletMoves, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written ahead, then the relayer's nonce is taken by another of its transactions: the stored
+    relay can never be mined, the authorization is unused, so the sweep signs a new relay of it."""
+    destination = Account.create().address
+    real_broadcast = rawtx.broadcast
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process killed before the broadcast")
+
+    monkeypatch.setattr(rawtx, "broadcast", killed)
+    with pytest.raises(RuntimeError):
+        wallet.export(shop.merchant_id, new_submission(), destination, None, lambda: None)
+    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
+    with db.sessions() as session:
+        [pending] = session.scalars(
+            select(MerchantWalletMove).where(MerchantWalletMove.merchant_id == shop.merchant_id)
+        ).all()
+    # another transaction of the relayer takes the nonce the stored relay was signed with
+    chain.sender(chain.redeemer).transact(chain.platform.msc.functions.approve(destination, 1))
+    assert wallet.finish_open(pending.updated_at + timedelta(seconds=1)) == {"done": 1}
+    with db.sessions() as session:
+        finished = session.get(MerchantWalletMove, pending.id)
+        assert finished is not None and finished.tx_hash != pending.tx_hash
+    assert (chain.balance(shop.address), chain.balance(destination)) == (0, FUNDS)
+    assert wallet.finish_open(pending.updated_at + timedelta(days=1)) == {}
+
+
+def test_the_finish_moves_command_finishes_what_a_crash_left(
+    db: Db,
+    chain: Chain,
+    accounts: AccountService,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    master = os.urandom(32)
+    custody = CustodyService(
+        EnvelopeKeyManager(MasterKeyRing.of(master)),
+        chain_id=chain.w3.eth.chain_id,
+        token_address=chain.platform.msc.address,
+    )
+    shop = custodial_shop(db, chain, accounts, custody, clock)
+    moves = WalletMoves(db.sessions, RedemptionService(db.sessions, chain.platform, chain.redeemer), custody)
+    destination = Account.create().address
+    real_broadcast = rawtx.broadcast
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process killed before the broadcast")
+
+    monkeypatch.setattr(rawtx, "broadcast", killed)
+    with pytest.raises(RuntimeError):
+        moves.export(shop.merchant_id, new_submission(), destination, None, lambda: None)
+    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
+    shutil.copy(chain.deployment_file, tmp_path / "development.json")
+    for name, value in {
+        "MSC_DATABASE_URL": db.url,
+        "MSC_RPC_URL": str(chain.w3.provider.endpoint_uri),  # type: ignore[attr-defined]
+        "MSC_NETWORK": "development",
+        "MSC_DEPLOYMENTS_DIR": str(tmp_path),
+        "MSC_WORKER_REDEEMER_KEY": dev_private_key(2),
+        "MSC_CUSTODY_MASTER_KEY": base64.b64encode(master).decode(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert finish_moves(["finish-moves", "--older-than", "0"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"done": 1}
+    assert (chain.balance(shop.address), chain.balance(destination)) == (0, FUNDS)
