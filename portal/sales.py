@@ -26,13 +26,14 @@ RECEIVED_STATUSES = tuple(str(s) for s in sorted(CREDITED))
 """Statuses in which a payment's Pi has arrived and is credited to the merchant."""
 
 
-class PortalPaymentNotFoundError(NotFoundError):
-    """No payment with this id belongs to the merchant (another merchant's answers the same)."""
+class PortalRecordNotFoundError(NotFoundError):
+    """No payment (or payment request) with this id belongs to the merchant; another merchant's
+    answers the same, so ids of other shops cannot be probed."""
 
     code = "portal_not_found"
 
-    def __init__(self, payment_id: uuid.UUID) -> None:
-        super().__init__(f"payment {payment_id} not found", payment_id=str(payment_id))
+    def __init__(self, kind: str, record_id: uuid.UUID) -> None:
+        super().__init__(f"{kind} {record_id} not found", id=str(record_id))
 
 
 def jakarta_day(day: date) -> tuple[datetime, datetime]:
@@ -234,11 +235,11 @@ def payment_detail(session: Session, merchant_id: uuid.UUID, payment_id: uuid.UU
     """The merchant's payment ``payment_id`` with its history.
 
     Raises:
-        PortalPaymentNotFoundError: none, or another merchant's.
+        PortalRecordNotFoundError: none, or another merchant's.
     """
     payment = session.get(Payment, payment_id)
     if payment is None or payment.merchant_id != str(merchant_id):
-        raise PortalPaymentNotFoundError(payment_id)
+        raise PortalRecordNotFoundError("payment", payment_id)
     history = list(
         session.scalars(
             select(PaymentStatusChange)

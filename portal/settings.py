@@ -20,6 +20,8 @@ class PortalSettings(EnvSettings):
         feed_poll_seconds: How often the live feed reads new payment events.
         feed_heartbeat_seconds: How often the live feed sends a comment to keep proxies from
             closing the connection.
+        feed_session_check_seconds: How often an open live feed checks that its session and
+            role still hold (a feed outlives neither a sign-out everywhere nor a removed role).
         page_size: Rows per page of the payment and request lists.
     """
 
@@ -29,4 +31,5 @@ class PortalSettings(EnvSettings):
     secure_cookies: bool = True
     feed_poll_seconds: float = Field(default=0.3, gt=0, le=5)
     feed_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    feed_session_check_seconds: float = Field(default=30.0, gt=0)
     page_size: int = Field(default=25, ge=5, le=200)

@@ -158,7 +158,7 @@ def _detail_page(
         try:
             service.get(db, request_id, viewer.merchant_id)
         except PaymentRequestNotFoundError:
-            raise sales.PortalPaymentNotFoundError(request_id) from None
+            raise sales.PortalRecordNotFoundError("payment request", request_id) from None
         fresh = service.refresh(db, request_id, services.clock())
         item = _item(fresh)
         payments = [
@@ -195,7 +195,7 @@ def cancel_request(request: Request, viewer: Cashier, request_id: uuid.UUID) -> 
         with services.sessions.begin() as db:
             service.cancel(db, request_id, viewer.merchant_id, services.clock())
     except PaymentRequestNotFoundError:
-        raise sales.PortalPaymentNotFoundError(request_id) from None
+        raise sales.PortalRecordNotFoundError("payment request", request_id) from None
     except PaymentRequestNotCancellableError:
         message = gettext(viewer.language, NOT_CANCELLABLE)
         return _detail_page(request, viewer, request_id, error=message, status_code=409)

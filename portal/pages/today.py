@@ -5,9 +5,11 @@ code and the payments as they arrive. The feed is Server-Sent Events
 (``/portal/m/{merchant_id}/feed``): the stream polls the payments' status history from a cursor
 (the page's, then ``Last-Event-ID`` when the browser reconnects, so nothing is missed or shown
 twice) and sends one ``payment`` event the moment a payment is first credited, with the day's
-new totals. Comment lines keep idle connections open through proxies. Every half minute the
-stream checks the session again and ends when it was signed out (a stolen cookie's stream dies
-with it).
+new totals. Comment lines keep idle connections open through proxies. Every
+``feed_session_check_seconds`` the stream checks the session and the role again and ends when
+either is gone (a stolen cookie's stream dies with a sign-out everywhere). That check counts as
+use of the session: a Today page left open keeps its session from idling out, up to the
+session's absolute lifetime.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ Viewer = Annotated[Member, Depends(member(Permission.VIEW_SALES))]
 
 RECEIVED = N_("%(amount)s received")
 """A feed line and the banner: "Rp 12.000 diterima"."""
-SESSION_RECHECK_SECONDS = 30.0
 
 
 def received_text(language: str, idr_sen: int) -> str:
@@ -127,7 +128,7 @@ async def _stream(
             cursor = received.event_id
             yield _event(viewer, received, totals)
         now = time.monotonic()
-        if now - checked >= SESSION_RECHECK_SECONDS:
+        if now - checked >= settings.feed_session_check_seconds:
             checked = now
             if not await run_in_threadpool(_still_member, services, viewer):
                 yield "event: end\ndata: {}\n\n"
