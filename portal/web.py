@@ -19,6 +19,7 @@ test walk every route and check it is guarded.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -73,6 +74,7 @@ INSECURE_SESSION_COOKIE = "msc_portal_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 templates = PageTemplates([TEMPLATES_DIR])
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -515,6 +517,7 @@ def install_handlers(app: FastAPI) -> None:
     json_msc = fallback(MSCError)
     json_http = fallback(HTTPException)
     json_validation = fallback(RequestValidationError)
+    json_unexpected = fallback(Exception)
 
     async def on_msc_error(request: Request, exc: Exception) -> Response:
         if not _is_portal(request):
@@ -545,6 +548,18 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MSCError, on_msc_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if not _is_portal(request):
+            return await json_unexpected(request, exc)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        try:
+            return await run_in_threadpool(error_page, request, 500, "internal_error")
+        except Exception:  # the page itself failed (the database is down): the plain answer
+            log.exception("the error page failed on %s", request.url.path)
+            return HTMLResponse("<!doctype html><title>500</title><p>Error</p>", status_code=500)
+
+    app.add_exception_handler(Exception, on_unexpected)
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:
