@@ -25,6 +25,7 @@ from api.payments.queue import task_queue_for
 from api.pi_callbacks.endpoints import router as pi_callbacks_router
 from api.quotes.endpoints import router as quotes_router
 from api.redemptions.endpoints import router as redemptions_router
+from api.refunds.endpoints import router as refunds_router
 from api.security_headers import SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from api.wallets.endpoints import router as wallets_router
@@ -120,6 +121,7 @@ def create_app(
         merchants_router,
         quotes_router,
         redemptions_router,
+        refunds_router,
         payments_router,
         pi_callbacks_router,
         webhooks_router,

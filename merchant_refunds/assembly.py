@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from chain.errors import ChainError
 from chain.platform import load_platform
 from chain.settings import ChainSettings
 from chain.signer import Signer
+from common.errors import ConfigurationError
 from custody.keystore import EnvelopeKeyManager, KeyManager
 from custody.service import CustodyService
 from custody.settings import CustodySettings
+from merchant_refunds.errors import RefundsUnavailableError
 from merchant_refunds.sending import RefundSender
 from merchant_refunds.service import MerchantRefundService
 from merchant_refunds.settings import RefundSettings
 from settlement.workers.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
 
 
 def build_refunds(
@@ -63,3 +71,23 @@ def build_refunds(
         guarantee_refunds=operator is not None,
         authorization_ttl_s=own.authorization_ttl_seconds,
     )
+
+
+def app_refunds(state: Any) -> MerchantRefundService:
+    """The refund service of a web app (``state.refunds``), built from the environment on first use
+    over the app's session factory (``state.sessions``) and kept there.
+
+    Raises:
+        RefundsUnavailableError: no platform signer, or no platform deployed where it points.
+    """
+    service: MerchantRefundService | None = getattr(state, "refunds", None)
+    if service is None:
+        try:
+            service = build_refunds(state.sessions, os.environ)
+        except (ConfigurationError, ChainError) as exc:
+            log.warning("refunds are unavailable: %s", exc.message)
+            raise RefundsUnavailableError() from None
+        if service is None:
+            raise RefundsUnavailableError()
+        state.refunds = service
+    return service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from common.errors import ConflictError, NotFoundError, ValidationError
+from common.errors import ConflictError, MSCError, NotFoundError, ValidationError
 
 
 class RefundPaymentNotFoundError(NotFoundError):
@@ -87,3 +87,13 @@ class RefundNotFoundError(NotFoundError):
 
     def __init__(self, refund_id: uuid.UUID) -> None:
         super().__init__(f"no refund {refund_id}", refund_id=str(refund_id))
+
+
+class RefundsUnavailableError(MSCError):
+    """This process has no platform signer or no deployed platform: refunds cannot be sent."""
+
+    code = "refunds_unavailable"
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("refunds are not available: no platform signer or no deployed platform")

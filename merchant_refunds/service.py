@@ -213,7 +213,12 @@ class MerchantRefundService:
         )
 
     def refunds_of(self, session: Session, merchant_id: uuid.UUID, payment_id: uuid.UUID) -> list[RefundView]:
-        """The merchant's refunds of a payment, oldest first."""
+        """The merchant's refunds of a payment, oldest first.
+
+        Raises:
+            RefundPaymentNotFoundError: no such payment of this merchant.
+        """
+        self._payment(session, merchant_id, payment_id)
         rows = session.scalars(
             select(MerchantRefund)
             .where(MerchantRefund.merchant_id == merchant_id, MerchantRefund.payment_id == payment_id)

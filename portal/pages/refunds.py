@@ -13,8 +13,6 @@ A merchant whose escrow address is its own wallet signs refunds with it through 
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import uuid
 from typing import Annotated
@@ -24,8 +22,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from accounts.models import Permission
 from chain.errors import ChainError
-from common.errors import ConfigurationError, MSCError, ValidationError
-from merchant_refunds.assembly import build_refunds
+from common.errors import MSCError, ValidationError
+from merchant_refunds.assembly import app_refunds
+from merchant_refunds.errors import RefundsUnavailableError
 from merchant_refunds.service import MerchantRefundService, Refundable, RefundRequest
 from portal import sales
 from portal.pages.payments import status_label
@@ -35,7 +34,6 @@ from webui.i18n import N_, gettext, rupiah_input
 
 router = APIRouter(prefix="/portal/m/{merchant_id}", tags=["portal"], include_in_schema=False)
 Refunder = Annotated[Member, Depends(member(Permission.REFUND))]
-log = logging.getLogger(__name__)
 
 _SUBMISSION = re.compile(r"[0-9a-f]{32}")
 
@@ -63,38 +61,13 @@ DONE = N_("Refund recorded. The customer gets the money back as soon as the chai
 _PASS_THROUGH = ("session_invalid", "permission_denied", "csrf_token_invalid", "portal_not_found")
 
 
-class RefundsUnavailableError(MSCError):
-    """No platform signer (or no deployed platform) in this process: refunds cannot be sent."""
-
-    code = "refunds_unavailable"
-    status_code = 503
-
-    def __init__(self) -> None:
-        super().__init__("refunds are not configured in this process")
-
-
 def refund_service(request: Request) -> MerchantRefundService:
-    """The app's refund service: ``app.state.refunds``, or built once from the environment over the
-    portal's custodial keys.
+    """The app's refund service (``app.state.refunds``, built from the environment on first use).
 
     Raises:
         RefundsUnavailableError: no platform signer or no deployed platform.
     """
-    service: MerchantRefundService | None = getattr(request.app.state, "refunds", None)
-    if service is None:
-        services = portal_services(request)
-        custody = services.custody
-        try:
-            service = build_refunds(
-                services.sessions, os.environ, keys=custody.keys if custody is not None else None
-            )
-        except (ConfigurationError, ChainError) as exc:
-            log.warning("refunds are unavailable: %s", exc.message)
-            raise RefundsUnavailableError() from None
-        if service is None:
-            raise RefundsUnavailableError()
-        request.app.state.refunds = service
-    return service
+    return app_refunds(request.app.state)
 
 
 def _page(
