@@ -214,3 +214,19 @@ def test_changing_the_password_ends_other_sessions_and_keeps_this_one(portal: Po
     )
     assert changed.status_code == 303
     assert _signed_in(client, merchant) and not _signed_in(other, merchant)
+
+
+def test_a_user_of_several_shops_picks_one_and_sees_only_its_own(portal: Portal) -> None:
+    first, second, foreign = (
+        portal.add_merchant(name) for name in ("Warung Satu", "Warung Dua", "Warung Asing")
+    )
+    owner = portal.onboard_owner(first)
+    signed = portal.accounts.sign_in(owner.email, owner.password, "t")
+    invitation = portal.accounts.invite_owner(second, owner.email, operator="ops@bank")
+    portal.accounts.accept_invitation(invitation.token, owner.password, "")  # an existing user proves it
+    portal.accounts.sign_out(signed.token)
+    client = portal.sign_in(owner)
+    shops = client.get("/portal")
+    assert shops.status_code == 200
+    assert "Warung Satu" in shops.text and "Warung Dua" in shops.text and "Warung Asing" not in shops.text
+    assert f'href="/portal/m/{second}"' in shops.text and str(foreign) not in shops.text
