@@ -158,7 +158,11 @@ def session_token(request: Request) -> str | None:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (throttling key), as the server sees it."""
+    """The client's address (a sign-in throttling key), as the server sees it.
+
+    Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips=<proxy>`` so
+    this is the visitor's address; otherwise every visitor shares the proxy's address throttle.
+    """
     return request.client.host if request.client else "unknown"
 
 
