@@ -163,8 +163,9 @@ class WalletMoves:
             self._move(merchant_id, WalletMoveKind.EXPORT, k.address, to, amount, prefix + k.address, user_id)
             for k, amount in funded
         ]
-        with self.sessions.begin() as session:
-            notices.post_to_owners(session, merchant_id, NoticeKind.WALLET_EXPORTED, to, self.clock())
+        if any(m.status == MS.DONE for m in moves):
+            with self.sessions.begin() as session:
+                notices.post_to_owners(session, merchant_id, NoticeKind.WALLET_EXPORTED, to, self.clock())
         return moves
 
     # ------------------------------------------------------------------ rotation

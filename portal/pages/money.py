@@ -65,6 +65,7 @@ DONE: dict[str, str] = {
     "bank": N_("Bank account saved. Every owner has been told."),
     "exported": N_("Your MSC was sent to your own wallet."),
     "rotated": N_("Your platform wallet has a new address; its MSC was moved there."),
+    "swept": N_("The MSC of your old wallet address was moved to the current one."),
 }
 ERRORS: dict[str, str] = {
     "second_factor_required": N_("The code from your authenticator app is missing, wrong or already used."),
@@ -349,6 +350,24 @@ def rotate(
         )
 
     return _run(request, owner, act, "rotated")
+
+
+@router.post("/money/sweep", response_class=HTMLResponse)
+def sweep(
+    request: Request,
+    owner: Owner,
+    submission: Annotated[str, Form(max_length=64)],
+) -> Response:
+    """Moves MSC released to an old (rotated) platform-wallet address to the current one. It stays
+    the shop's, between its own addresses, so no code is asked (the rotation asked one)."""
+
+    def act() -> None:
+        wallet = _wallet(request)
+        if wallet is None:
+            raise NotCustodialError(owner.merchant_id)
+        wallet.sweep(owner.merchant_id, submission, owner.user_id)
+
+    return _run(request, owner, act, "swept")
 
 
 @router.post("/money/notices/{notice_id}/dismiss", response_class=HTMLResponse)

@@ -94,7 +94,7 @@ def post(portal: Portal, owner: Owner, action: str, client: TestClient | None = 
     submission = re.search(r'name="submission" value="([^"]+)"', page.text)
     replaces = re.search(r'name="replaces" value="([^"]*)"', page.text)
     data = {"csrf": csrf_of(page), **fields}
-    if action in ("redeem", "export", "rotate"):
+    if action in ("redeem", "export", "rotate", "sweep"):
         data.setdefault("submission", submission.group(1) if submission else "")
     if action == "bank-account":
         data.setdefault("replaces", replaces.group(1) if replaces else "")
@@ -244,3 +244,24 @@ def test_the_custodial_key_is_in_no_response_and_no_log_line(
     for secret in secrets:
         for needle in (secret.hex(), secret.hex().upper()):
             assert needle not in haystack
+
+
+def test_rotation_from_the_page_and_the_sweep_of_a_later_release(portal: Portal, chain: Chain) -> None:
+    owner = custodial_owner(portal, chain)
+    assert 'id="sweep-form"' not in owner.client.get(owner.money).text
+    rotated = post(portal, owner, "rotate", code=portal.code(owner.totp))
+    assert rotated.status_code == 303 and rotated.headers["location"].endswith("done=rotated")
+    custody = portal.services.custody
+    assert custody is not None
+    with portal.db.sessions() as session:
+        new_address = custody.wallet(session, owner.merchant_id).address
+    assert (chain.balance(owner.address), chain.balance(new_address)) == (0, FUNDS)
+    page = owner.client.get(owner.money)
+    assert f'id="wallet-address">{new_address}<' in page.text
+    # a payment escrowed before the rotation is released to the old address later
+    chain.sender(chain.owner).transact(chain.platform.msc.functions.mint(owner.address, 4_200))
+    assert 'id="sweep-form"' in owner.client.get(owner.money).text
+    swept = post(portal, owner, "sweep")
+    assert swept.status_code == 303 and swept.headers["location"].endswith("done=swept")
+    assert (chain.balance(owner.address), chain.balance(new_address)) == (0, FUNDS + 4_200)
+    assert 'id="sweep-form"' not in owner.client.get(owner.money).text
