@@ -102,7 +102,11 @@ class MerchantRefund(Base):
     raw_tx: Mapped[str | None] = mapped_column(
         Text, nullable=True, doc="The signed transaction, committed before it is broadcast."
     )
-    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(
+        BigInteger,
+        nullable=True,
+        doc="The head when the transaction was signed (the earliest block it can be in), then its block.",
+    )
     failure: Mapped[str | None] = mapped_column(Text, nullable=True, doc="Why the chain refused it.")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -195,6 +195,8 @@ class RefundSender:
                 else:
                     row.sender = self._signer(RefundRoute(row.route)).address
                     row.tx_hash, row.raw_tx = call.tx_hash, call.raw
+                    # The earliest block the transaction (or its authorization's use) can be in.
+                    row.block_number = int(self.platform.w3.eth.block_number)
                     self._move(session, row, RefundState.SIGNED, f"transaction {call.tx_hash} signed")
                     step = "signed"
         self._notify(step, refund_id)
@@ -208,6 +210,18 @@ class RefundSender:
         if row.route == RefundRoute.GUARANTEE:
             return escrow.coverRefund(key, row.amount), None
         now = chain_time(self.platform)
+        if (
+            row.valid_before is not None
+            and row.valid_before <= now + DEADLINE_MARGIN_S
+            and self._custodial(session, row)
+        ):
+            if row.valid_before > now:
+                raise ChainError(
+                    f"refund {row.id}: its authorization is about to expire; signed again after it does"
+                )
+            # An expired authorization can never be used (the escrow refuses it from validBefore on)
+            # and its transaction was never mined: the platform signs a fresh one for the merchant.
+            row.signature, row.auth_nonce, row.valid_before = None, None, None
         if row.signature is None:
             nonce, valid_before = secrets.token_bytes(32), now + self.authorization_ttl_s
             domain = eip712.escrow_domain(int(self.platform.w3.eth.chain_id), self.platform.escrow.address)
@@ -262,8 +276,14 @@ class RefundSender:
                     )
                     step = "requested"
             elif receipt["status"] != 1:
-                self._move(session, row, RefundState.FAILED, f"reverted on-chain: {self._why(receipt)}")
-                step = "failed"
+                used = self._authorization_use(row)  # relayed by someone else first?
+                if used is not None:
+                    row.tx_hash, row.raw_tx, row.block_number = used[0], None, used[1]
+                    self._move(session, row, RefundState.SENT, f"authorization used in {used[0]}")
+                    step = "sent"
+                else:
+                    self._move(session, row, RefundState.FAILED, f"reverted on-chain: {self._why(receipt)}")
+                    step = "failed"
             else:
                 row.block_number = int(receipt["blockNumber"])
                 self._move(session, row, RefundState.SENT, f"mined in block {row.block_number}")
@@ -309,7 +329,7 @@ class RefundSender:
             return None
         event = self.platform.escrow.events.RefundAuthorizationUsed
         logs = event.get_logs(
-            from_block=0,
+            from_block=row.block_number or 0,
             argument_filters={"merchant": row.signer, "nonce": bytes.fromhex(row.auth_nonce[2:])},
         )
         if not logs:
@@ -326,6 +346,13 @@ class RefundSender:
             data = exc.data.get("data") if isinstance(exc.data, dict) else exc.data
             return self.platform.decoder.decode(data if isinstance(data, str) else None).error_name
         return "unknown (the replay succeeded)"
+
+    def _custodial(self, session: Session, row: MerchantRefund) -> bool:
+        """Whether the platform signed (and may sign again) this refund's authorization."""
+        if row.signer is None:
+            return False
+        signer = Web3.to_checksum_address(row.signer)
+        return any(k.address == signer for k in self.custody.keys.keys_of(session, row.merchant_id))
 
     def _signer(self, route: RefundRoute) -> Signer:
         if route == RefundRoute.ESCROW:

@@ -10,8 +10,10 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
+from web3 import Web3
 
 from chain.signer import Signer
+from indexer.models import DecodedEvent
 from merchant_refunds.errors import (
     RefundAmountError,
     RefundInProgressError,
@@ -81,6 +83,13 @@ def test_partial_then_full_refund_while_held(db: Db, chain: Chain) -> None:
     kinds, owed = _books(s)
     assert kinds.get("escrow_refund") == 2
     assert abs(owed - owed_before) == total
+    with db.sessions() as session:  # the indexer decodes the new event from the same ABI
+        used = session.scalars(
+            select(DecodedEvent.args).where(
+                DecodedEvent.address == s.scene.escrow, DecodedEvent.event == "RefundAuthorizationUsed"
+            )
+        ).all()
+    assert len(used) == 2 and all(Web3.to_checksum_address(a["merchant"]) == s.wallet for a in used)
 
 
 def test_refund_after_release_comes_from_the_guarantee_fund(db: Db, chain: Chain) -> None:
