@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from api.wallets.service import ContractsNotDeployedError
+from custody.settings import CustodySettings
 from portal import sales
+from portal.services import PortalServices
 from portal.web import INSECURE_SESSION_COOKIE
 from tests.portal.support import MakePortal, Portal, csrf_of
 
@@ -66,3 +69,18 @@ def test_without_secure_cookies_the_session_cookie_drops_the_host_prefix(
     session = next(c for c in cookies if c.startswith(f"{INSECURE_SESSION_COOKIE}="))
     assert "Secure" not in session and "HttpOnly" in session
     assert client.get(f"/portal/m/{owner.merchant_id}").status_code == 200
+
+
+def test_custody_is_offered_only_with_a_master_key(portal: Portal) -> None:
+    assert portal.services.custody_enabled
+    with pytest.raises(ContractsNotDeployedError):
+        _ = portal.services.custody  # a key, but no contracts deployed here yet
+    keyless = PortalServices(
+        portal.app.state,
+        portal.services.settings,
+        portal.services.account_settings,
+        portal.services.contracts,
+        custody_settings_given=CustodySettings.from_env({}),
+    )
+    assert keyless.custody is None and not keyless.custody_enabled
+    assert "master_key" not in repr(keyless) and "SecretStr" not in repr(keyless)
