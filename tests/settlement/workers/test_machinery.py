@@ -170,6 +170,7 @@ def test_the_task_table_names_every_settlement_step() -> None:
         "escrow.release",
         "escrow.book_outcomes",
         "paybacks.run",
+        "refunds.resume",
         "payouts.process",
         "redemptions.finish",
         "payments.sweep",
