@@ -21,6 +21,7 @@ from common.errors import MSCError
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
 from launcher.checkout_demo import checkout_links, describe_checkout_payment
 from launcher.demo import describe, run_demo
+from launcher.portal_demo import describe_portal, run_portal_demo
 from launcher.settlement_demo import describe_settlement, run_settlement_demo
 from launcher.stack import DEMO_ADMIN_SECRET, Stack
 
@@ -60,11 +61,13 @@ def up(once: bool) -> int:
         print("\nCheckout, as a customer pays (scan the QR code or open the link):")
         print(checkout_links(stack.api.url, settled), flush=True)
         print(describe_checkout_payment(stack.api.url, settled))
+        portal = run_portal_demo(stack.api.url, DEMO_ADMIN_SECRET, settled)
         block = stack.wait_indexed()
         print(f"\nIndexer: mirror of the chain up to block {block} in {stack.database_url}")
         print(f"API:       {stack.api.url}/docs  (OpenAPI at {stack.api.url}/openapi.json)")
         print(f"Metrics:   {stack.api.url}/metrics")
         print(f"Explorer:  {stack.api.url}/explorer")
+        print(describe_portal(portal))
         print(f"Pi peer:   {stack.peer.url} (Horizon) and {stack.peer.platform_url} (Pi platform API)")
         print(f"Operator:  POST {stack.api.url}/v1/api-keys with X-Admin-Secret: {DEMO_ADMIN_SECRET}")
         if once:

@@ -8,6 +8,7 @@ stopped in reverse by one ``ExitStack``, so a failure half-way never leaves a pr
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import threading
@@ -42,6 +43,11 @@ DEMO_ADMIN_SECRET = "msc-demo-admin-secret-local-only"
 DEMO_PI_API_KEY = "msc-demo-pi-server-key"
 
 
+def _new_master_key() -> str:
+    """A fresh custody master key (32 random bytes, base64), as ``MSC_CUSTODY_MASTER_KEY`` takes it."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
 @dataclass(frozen=True)
 class StackPorts:
     """Where each part listens on 127.0.0.1."""
@@ -61,6 +67,8 @@ class Stack:
         deploy: Deploys the contracts onto the running node (``msc up`` uses Brownie).
         given_database_url: Use (and migrate) this database instead of a fresh SQLite file.
         index: Run the indexer (the benchmark measures settlement without it).
+        custody_master_key: The custodial wallets' master key (base64), new on each start like the
+            database it seals keys in; never printed.
     """
 
     var_dir: Path = PROJECT_ROOT / "var"
@@ -75,6 +83,7 @@ class Stack:
     peer: PeerServer | None = None
     api: BackgroundServer | None = None
     app_keypair: Keypair = field(default_factory=Keypair.random)
+    custody_master_key: str = field(default_factory=lambda: _new_master_key(), repr=False)
     _exit: ExitStack = field(default_factory=ExitStack)
     _stop_indexer: threading.Event = field(default_factory=threading.Event)
 
@@ -141,6 +150,9 @@ class Stack:
             "MSC_WORKER_STALE_SECONDS": "2",
             "MSC_CHECKOUT_SDK_URL": self.peer.url + "sdk/pi-sdk.js",
             "MSC_CHECKOUT_PUBLIC_URL": self.api_url,
+            "MSC_PORTAL_PUBLIC_BASE_URL": self.api_url,
+            # Custodial wallets of this run's merchants, sealed under a key as new as its database.
+            "MSC_CUSTODY_MASTER_KEY": self.custody_master_key,
         }
 
     @property

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from accounts.service import SESSION_COOKIE
 from carbon.documents import cid_for_bytes
 from chain.platform import load_platform
 from chain.settings import PROJECT_ROOT, ChainSettings
@@ -26,10 +27,17 @@ from launcher.carbon_demo import RETIRED, SOLD, VERIFICATION_REPORT
 from launcher.checkout_demo import BY_HAND, CHECKOUT_AMOUNT
 from launcher.demo import DEMO_ESCROWED, DEMO_LOCKED, DEMO_MINT, DEMO_PAYMENT, DEMO_RESERVES, DEMO_REWARDS
 from launcher.stack import DEMO_ADMIN_SECRET
+from portal.web import ANONYMOUS_CSRF_COOKIE
 from settlement.minting.ids import escrow_payment_id
 
 MSC = str(Path(sys.executable).with_name("msc"))
 API = "http://127.0.0.1:8000"
+PORTAL_LOGIN = re.compile(
+    rf"^Portal:    {re.escape(API)}/portal/login .*\n"
+    r"^ +owner of Toko Batik Madiun: (?P<email>\S+@\S+) / password (?P<password>\S+)\n"
+    rf"^ +the shop's day: (?P<shop>{re.escape(API)}/portal/m/[0-9a-f-]{{36}})$",
+    re.MULTILINE,
+)
 HELD = 1  # MerchantEscrow's status of a payment held in escrow
 CHECKOUT_RECEIPT = re.compile(
     r"Toko Batik Madiun: a customer paid Rp (?P<amount>[\d.]+) through the checkout page in headless "
@@ -87,6 +95,28 @@ def test_mscUp_deploysAndRunsTheDemo() -> None:
     assert BY_HAND in out
     paid = CHECKOUT_RECEIPT.search(out)
     assert paid is not None and paid.group("amount") == CHECKOUT_AMOUNT, out
+    # The portal's address and the demo owner's login (the demo signed in with it already).
+    assert PORTAL_LOGIN.search(out), out
+
+
+def _assert_owner_sees_the_checkout_payment(api: httpx.Client, out: str) -> None:
+    """Signs in with the printed login and finds the checkout's payment on the shop's payments page."""
+    login = PORTAL_LOGIN.search(out)
+    paid = CHECKOUT_RECEIPT.search(out)
+    assert login is not None and paid is not None, out
+    token = "t" * 43  # the login form's double-submit CSRF token: any well-formed value, in cookie and form
+    signed_in = api.post(
+        "/portal/login",
+        data={"email": login.group("email"), "password": login.group("password"), "csrf": token},
+        headers={"Cookie": f"{ANONYMOUS_CSRF_COOKIE}={token}"},
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    session = signed_in.cookies.get(SESSION_COOKIE)
+    assert session
+    page = api.get(login.group("shop") + "/payments", headers={"Cookie": f"{SESSION_COOKIE}={session}"})
+    assert page.status_code == 200
+    assert "Toko Batik Madiun" in page.text
+    assert paid.group("id") in page.text
 
 
 def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
@@ -109,6 +139,7 @@ def test_mscUp_servesTheApiAndTheExplorerUntilTerminated() -> None:
             assert api.get("/openapi.json").json()["info"]["title"] == "MSC platform API"
             assert api.get("/metrics").status_code == 200
             _assert_paid_through_the_checkout(api, "".join(lines))
+            _assert_owner_sees_the_checkout_payment(api, "".join(lines))
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
