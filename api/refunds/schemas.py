@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.types import Bigint
+from api.types import Bigint, CleanText
 from merchant_refunds.service import RefundView
 
 Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -31,7 +31,7 @@ class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Bigint = Field(gt=0, description="Sen to refund; at most what is refundable now.")
-    reason: str = Field(min_length=1, max_length=2000, description="Why (plain text, 3-500 characters).")
+    reason: CleanText = Field(description="Why, in plain text (3 to 500 characters); the customer reads it.")
     authorization: RefundAuthorizationIn | None = Field(
         default=None,
         description="Required when the payment's escrow address is the merchant's own wallet.",
