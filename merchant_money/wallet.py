@@ -9,7 +9,8 @@ lock (no other transaction of the key takes its nonce in between). :meth:`Wallet
 brings a pending move to ``done`` or ``abandoned`` from the chain, whatever happened before:
 rebroadcast of the same transaction (same hash: mined at most once), and if its nonce was taken,
 the authorization's on-chain state decides (used: done; unused and still valid: re-signed relay of
-the same authorization, which can itself only be used once; expired: abandoned). MSC therefore
+the same authorization, which can itself only be used once; expired, or a relay that would now
+revert: abandoned). MSC therefore
 moves at most once per move, and every move ends recorded.
 
 A rotation keeps the old key (escrowed payments made before it still release to the old address;
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from chain.eip712 import authorization, msc_domain, split_signature
-from chain.errors import ChainError
+from chain.errors import ChainError, ContractRevertError
 from common.sql.helpers import utcnow
 from custody.errors import CustodyKeyNotFoundError
 from custody.keystore import KeyRef
@@ -316,7 +317,11 @@ class WalletMoves:
                 return self._settle(move_id, MS.DONE)
             if int(self.platform.w3.eth.get_block("latest")["timestamp"]) >= move.valid_before:
                 return self._settle(move_id, MS.ABANDONED)
-            call = self._relay(move)
+            try:
+                call = self._relay(move)
+            except ContractRevertError as exc:  # e.g. the MSC left the address meanwhile
+                log.warning("wallet move %s abandoned: its relay would revert: %s", move_id, exc)
+                return self._settle(move_id, MS.ABANDONED)
             with self.sessions.begin() as session:
                 session.execute(
                     update(MerchantWalletMove)
