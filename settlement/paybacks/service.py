@@ -86,6 +86,7 @@ from settlement.pi.platform_client import (
     PiUnauthorizedError,
 )
 from settlement.redemption import rawtx
+from settlement.workers.locking import StepLocks
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ B = PaybackStatus
 IN_FLIGHT = (B.PI_SUBMITTED, B.BURN_WRITTEN, B.PI_PAID, B.PI_CREATED, B.OWED)
 
 Hook = Callable[[str], None]
+#: Seconds after a superseded envelope's ``max_time`` before it is taken as never landed (Horizon's
+#: ingestion may lag the ledger that already applied it).
+RESIGN_GRACE = 30
 
 
 class PaybackNotFoundError(NotFoundError):
@@ -113,6 +117,19 @@ class PaybackWaitingError(ConflictError):
     def __init__(self, payback_id: uuid.UUID, ongoing: str | None) -> None:
         super().__init__(
             f"pay-back {payback_id} waits: Pi payment {ongoing} is ongoing for the same customer",
+            payback_id=str(payback_id),
+        )
+
+
+class PayoutUnsettledError(ConflictError):
+    """The network refuses the recorded payout as superseded, and Horizon does not know it yet:
+    it may be applied and not ingested. Signed again only after its time bounds are well past."""
+
+    code = "payback_payout_unsettled"
+
+    def __init__(self, payback_id: uuid.UUID, txid: str, settled_after: int) -> None:
+        super().__init__(
+            f"pay-back {payback_id}: payout {txid} is not on Horizon yet; known by unix time {settled_after}",
             payback_id=str(payback_id),
         )
 
@@ -163,6 +180,8 @@ class PaybackService:
             effect (``pi_answered``, ``pi_created``, ``pi_submitted``, ``pi_sent``, ``pi_completed``,
             ``pi_paid``, ``burn_written``, ``burn_sent``, ``completed``); tests raise there to crash
             the process.
+        locks: Per-pay-back locks (default: on the settlement database); one process steps a
+            pay-back at a time.
     """
 
     def __init__(
@@ -177,6 +196,7 @@ class PaybackService:
         settings: FlowSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
         hook: Hook = _never,
+        locks: StepLocks | None = None,
     ) -> None:
         self.sessions = sessions
         self.pi = platform_client
@@ -189,6 +209,7 @@ class PaybackService:
         self.clock = clock
         self.hook = hook
         self.lock = SenderLock.for_sessions(sessions, signer.address)
+        self.locks = locks or StepLocks(sessions.kw["bind"])
 
     # ------------------------------------------------------------------------------------ API
 
@@ -239,23 +260,28 @@ class PaybackService:
         Raises:
             WalletBusyError: another payout holds the app wallet; call again later.
             PaybackWaitingError: another Pi payment of the customer is ongoing; call again later.
+            PayoutUnsettledError: a superseded payout is not yet known never to land; call again.
+            StepBusyError: another process steps this pay-back now.
             PiPlatformError, PiHorizonError, ChainError: a service refused or is unavailable; call again.
         """
-        for _ in range(max_steps):
-            payback = self.get(payback_id)
-            status = B(payback.status)
-            if status == B.OWED:
-                self._create_on_pi(payback)
-            elif status == B.PI_CREATED:
-                self._sign(payback)
-            elif status == B.PI_SUBMITTED:
-                self._submit(payback)
-            elif status == B.PI_PAID:
-                self._write_burn(payback)
-            elif status == B.BURN_WRITTEN:
-                self._send_burn(payback)
-            else:
-                return payback
+        # One process at a time per pay-back: two would sign two envelopes (only one is recorded,
+        # but the other's submitter could take the recorded one's failure for its own).
+        with self.locks.hold("payback", str(payback_id), wait_seconds=0):
+            for _ in range(max_steps):
+                payback = self.get(payback_id)
+                status = B(payback.status)
+                if status == B.OWED:
+                    self._create_on_pi(payback)
+                elif status == B.PI_CREATED:
+                    self._sign(payback)
+                elif status == B.PI_SUBMITTED:
+                    self._submit(payback)
+                elif status == B.PI_PAID:
+                    self._write_burn(payback)
+                elif status == B.BURN_WRITTEN:
+                    self._send_burn(payback)
+                else:
+                    return payback
         return self.get(payback_id)
 
     def retry(self, payback_id: uuid.UUID) -> Payback:
@@ -474,6 +500,11 @@ class PaybackService:
                 # sequence when resubmitted: ask the ledger before signing a second payout.
                 landed = self._landed(payback.txid)
                 if landed is None:
+                    # Horizon may not have ingested a transaction the network already applied: sign
+                    # again only once the recorded envelope's time bounds are well past.
+                    settled_after = (payback.max_time or 0) + RESIGN_GRACE
+                    if payback.max_time is None or self.clock().timestamp() <= settled_after:
+                        raise PayoutUnsettledError(payback.id, payback.txid, settled_after) from exc
                     self._move(payback.id, B.PI_SUBMITTED, B.PI_CREATED, **again)
                     return
                 tx = landed
