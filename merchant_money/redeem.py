@@ -31,6 +31,7 @@ from merchant_money._merchants import address_of
 from merchant_money.errors import AmountInvalidError, NotCustodialError
 from settlement.payouts import repository as payout_repository
 from settlement.payouts.models import Payout, PayoutStatusChange
+from settlement.payouts.service import PayoutService
 from settlement.redemption.errors import InsufficientBalanceError, RedemptionAbandonedError
 from settlement.redemption.models import RedemptionIntent, RedemptionIntentStatus
 from settlement.redemption.service import Authorization, RedemptionRequest, RedemptionService
@@ -44,6 +45,24 @@ _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 Confirm = Callable[[], object]
 """Verifies the owner's second factor now (raises when it is wrong); called once, after every
 check that needs no code and before anything is signed."""
+
+
+def payouts_of(
+    sessions: sessionmaker[Session], merchant_id: uuid.UUID, limit: int = 50
+) -> list[tuple[Payout, list[PayoutStatusChange]]]:
+    """The merchant's latest payouts, newest first, each with its status history (SQL only: shown
+    even while the chain cannot be read)."""
+    history = PayoutService().history
+    with sessions() as session:
+        rows = list(
+            session.scalars(
+                select(Payout)
+                .where(Payout.merchant_id == str(merchant_id))
+                .order_by(Payout.created_at.desc())
+                .limit(limit)
+            )
+        )
+        return [(p, history(session, p.id)) for p in rows]
 
 
 def new_submission() -> str:
@@ -91,16 +110,7 @@ class PortalRedemptions:
         self, merchant_id: uuid.UUID, limit: int = 50
     ) -> list[tuple[Payout, list[PayoutStatusChange]]]:
         """The merchant's latest payouts, newest first, each with its status history."""
-        with self.sessions() as session:
-            rows = list(
-                session.scalars(
-                    select(Payout)
-                    .where(Payout.merchant_id == str(merchant_id))
-                    .order_by(Payout.created_at.desc())
-                    .limit(limit)
-                )
-            )
-            return [(p, self.redemptions.payouts.history(session, p.id)) for p in rows]
+        return payouts_of(self.sessions, merchant_id, limit)
 
     def wallet_typed_data(self, merchant_id: uuid.UUID) -> dict[str, Any]:
         """The ``ReceiveWithAuthorization`` an own-wallet merchant signs, with ``value`` 0: the page's

@@ -56,6 +56,21 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MS = WalletMoveStatus
 
 
+def moves_of(
+    sessions: sessionmaker[Session], merchant_id: uuid.UUID, limit: int = 20
+) -> list[MerchantWalletMove]:
+    """The merchant's latest wallet moves, newest first (SQL only)."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(MerchantWalletMove)
+                .where(MerchantWalletMove.merchant_id == merchant_id)
+                .order_by(MerchantWalletMove.created_at.desc())
+                .limit(limit)
+            )
+        )
+
+
 class WalletMoves:
     """Exports and sweeps of custodial wallets.
 
@@ -88,15 +103,7 @@ class WalletMoves:
 
     def moves(self, merchant_id: uuid.UUID, limit: int = 20) -> list[MerchantWalletMove]:
         """The merchant's latest moves, newest first."""
-        with self.sessions() as session:
-            return list(
-                session.scalars(
-                    select(MerchantWalletMove)
-                    .where(MerchantWalletMove.merchant_id == merchant_id)
-                    .order_by(MerchantWalletMove.created_at.desc())
-                    .limit(limit)
-                )
-            )
+        return moves_of(self.sessions, merchant_id, limit)
 
     def open_moves(self, older_than: datetime, limit: int = 200) -> list[uuid.UUID]:
         """Moves still ``pending`` since before ``older_than`` (left by a crash or a busy chain)."""

@@ -25,13 +25,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from accounts.models import Permission
 from api.redemptions.endpoints import get_redemptions
-from chain.errors import ChainError
 from common.errors import MSCError, ValidationError
+from custody import repository as custody_keys
+from custody.models import CustodyKeyStatus
 from merchant_money import bank_accounts, holdings, notices
 from merchant_money._merchants import address_of
 from merchant_money.errors import AmountInvalidError, NotCustodialError
-from merchant_money.redeem import PortalRedemptions, new_submission
-from merchant_money.wallet import WalletMoves
+from merchant_money.redeem import PortalRedemptions, new_submission, payouts_of
+from merchant_money.wallet import WalletMoves, moves_of
 from portal.services import portal_services
 from portal.web import Member, member, redirect, render, second_factor
 from settlement.redemption.errors import InvalidAuthorizationError
@@ -109,12 +110,29 @@ def _wallet(request: Request) -> WalletMoves | None:
 
 
 def _custodial_keys(request: Request, merchant_id: uuid.UUID) -> list[tuple[str, bool]]:
-    services = portal_services(request)
-    custody = services.custody
-    if custody is None:
-        return []
-    with services.sessions() as db:
-        return [(k.address, k.current) for k in custody.keys.keys_of(db, merchant_id)]
+    """The merchant's custodial addresses (current first or not), from SQL: known even when the
+    chain or the deployment cannot be read."""
+    with portal_services(request).sessions() as db:
+        return [
+            (k.address, k.status == CustodyKeyStatus.CURRENT)
+            for k in custody_keys.of_merchant(db, merchant_id)
+        ]
+
+
+def _chain_reads(
+    request: Request, merchant_id: uuid.UUID, on_file: str, custodial: list[tuple[str, bool]]
+) -> tuple[holdings.Holdings | None, dict[str, Any] | None]:
+    """The holdings and, for an own wallet, the typed data to sign; (None, None) while the chain
+    (or the deployment) cannot be read: the rest of the page still works."""
+    try:
+        portal_redemptions = _redemptions(request)
+        with portal_services(request).sessions() as db:
+            held = holdings.read(db, portal_redemptions.redemptions.platform, merchant_id, on_file, custodial)
+        typed = None if custodial else portal_redemptions.wallet_typed_data(merchant_id)
+    except (MSCError, OSError, ValueError) as exc:
+        log.warning("money page of %s: chain not readable: %s", merchant_id, type(exc).__name__)
+        return None, None
+    return held, typed
 
 
 # ------------------------------------------------------------------------------ page
@@ -124,7 +142,6 @@ def _page(request: Request, owner: Member, *, error: str = "", status_code: int 
     """The money page, with ``error`` (an error code) shown above the forms when given."""
     services = portal_services(request)
     language = owner.language
-    portal_redemptions = _redemptions(request)
     custodial = _custodial_keys(request, owner.merchant_id)
     with services.sessions() as db:
         on_file = address_of(db, owner.merchant_id)
@@ -133,20 +150,7 @@ def _page(request: Request, owner: Member, *, error: str = "", status_code: int 
             {"id": n.id, "text": gettext(language, NOTICES.get(n.kind, "%(detail)s"), detail=n.detail)}
             for n in notices.open_for(db, owner.merchant_id, owner.user_id)
         ]
-        held: holdings.Holdings | None = None
-        try:
-            held = holdings.read(
-                db, portal_redemptions.redemptions.platform, owner.merchant_id, on_file, custodial
-            )
-        except (ChainError, OSError, ValueError) as exc:  # the node is down: the page still works
-            log.warning("money page of %s: chain not readable: %s", owner.merchant_id, type(exc).__name__)
-    typed: dict[str, Any] | None = None
-    if not custodial:
-        try:
-            typed = portal_redemptions.wallet_typed_data(owner.merchant_id)
-        except (ChainError, OSError, ValueError):
-            typed = None
-    wallet = _wallet(request)
+    held, typed = _chain_reads(request, owner.merchant_id, on_file, custodial)
     payouts = [
         {
             "id": payout.id,
@@ -159,11 +163,11 @@ def _page(request: Request, owner: Member, *, error: str = "", status_code: int 
                 for h in history
             ],
         }
-        for payout, history in portal_redemptions.payouts(owner.merchant_id)
+        for payout, history in payouts_of(services.sessions, owner.merchant_id)
     ]
     moves = [
         {"move": m, "status": gettext(language, MOVE_STATUS.get(m.status, m.status))}
-        for m in (wallet.moves(owner.merchant_id) if wallet is not None and custodial else [])
+        for m in moves_of(services.sessions, owner.merchant_id)
     ]
     done = request.query_params.get("done", "")
     return render(

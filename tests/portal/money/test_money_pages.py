@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -265,3 +266,16 @@ def test_rotation_from_the_page_and_the_sweep_of_a_later_release(portal: Portal,
     assert swept.status_code == 303 and swept.headers["location"].endswith("done=swept")
     assert (chain.balance(owner.address), chain.balance(new_address)) == (0, FUNDS + 4_200)
     assert 'id="sweep-form"' not in owner.client.get(owner.money).text
+
+
+def test_the_page_still_serves_the_bank_account_and_payouts_while_the_chain_is_unreachable(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MSC_RPC_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("MSC_DEPLOYMENTS_DIR", str(tmp_path))
+    merchant_id = portal.add_merchant()
+    client = portal.sign_in(portal.onboard_owner(merchant_id))
+    page = client.get(f"/portal/m/{merchant_id}/money")
+    assert page.status_code == 200, page.text
+    assert 'id="chain-down"' in page.text and 'id="released-total"' not in page.text
+    assert 'id="bank-form"' in page.text and 'id="no-payouts"' in page.text
