@@ -121,6 +121,13 @@ def cancel_authorization(domain: Domain, authorizer: str, nonce: bytes) -> dict[
     }
 
 
+def as_json(typed_data: dict[str, Any]) -> dict[str, Any]:
+    """``typed_data`` with its ``bytes`` message values as 0x-hex, as a browser wallet's
+    ``eth_signTypedData_v4`` (and any JSON client) takes it."""
+    message = {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in typed_data["message"].items()}
+    return {**typed_data, "message": message}
+
+
 def split_signature(signature: bytes) -> tuple[int, bytes, bytes]:
     """``(v, r, s)`` of a 65-byte ``r || s || v`` signature."""
     if len(signature) != 65:

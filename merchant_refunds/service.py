@@ -101,6 +101,8 @@ class Refundable:
     """The most a refund can be now (0: none possible)."""
     custodial: bool
     """Whether the platform signs for the merchant (else its own wallet signs)."""
+    signer: str | None
+    """The payment's escrow merchant: the address whose signature refunds it while held."""
     in_progress: bool
     """Another refund of the payment is under way."""
     why_not: str | None
@@ -191,6 +193,7 @@ class MerchantRefundService:
                 covered=0,
                 maximum=0,
                 custodial=False,
+                signer=None,
                 in_progress=in_progress,
                 why_not="the payment is not settled into the escrow yet",
             )
@@ -208,6 +211,7 @@ class MerchantRefundService:
             position.covered,
             maximum,
             custodial,
+            position.merchant,
             in_progress,
             why if maximum == 0 else None,
         )

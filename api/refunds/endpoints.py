@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from api.auth import Principal, require_role
 from api.errors import error_responses
 from api.models import Role
-from api.refunds.schemas import RefundCreate, RefundRead, json_typed_data
+from api.refunds.schemas import RefundCreate, RefundRead
+from chain import eip712
 from common.errors import ValidationError
 from merchant_refunds.assembly import app_refunds
 from merchant_refunds.service import MerchantRefundService, RefundRequest, WalletAuthorization
@@ -66,7 +67,7 @@ def refund_typed_data(
     payment's escrow address (`eth_signTypedData_v4`) and post the signature with the refund."""
     with refunds.sessions() as session:
         typed = refunds.typed_data(session, _merchant(principal), payment_id, amount, secrets.token_bytes(32))
-    return json_typed_data(typed)
+    return eip712.as_json(typed)
 
 
 @router.post(

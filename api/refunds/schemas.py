@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -56,9 +56,3 @@ class RefundRead(BaseModel):
     def of(cls, view: RefundView) -> RefundRead:
         """The response of a refund."""
         return cls(**view.__dict__)
-
-
-def json_typed_data(typed: dict[str, Any]) -> dict[str, Any]:
-    """EIP-712 typed data with its ``bytes`` values as 0x-hex (what ``eth_signTypedData_v4`` takes)."""
-    message = {k: "0x" + v.hex() if isinstance(v, bytes) else v for k, v in typed["message"].items()}
-    return {**typed, "message": message}

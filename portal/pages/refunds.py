@@ -7,13 +7,17 @@ and the payment's refunds with their state. The domain work is :mod:`merchant_re
 records the refund (one per form submission) and takes it to the chain as far as it goes at once;
 the worker's ``refunds.resume`` finishes what a slow chain leaves under way.
 
-A merchant whose escrow address is its own wallet signs refunds with it through the API
-(``POST /v1/payments/{id}/refunds``); the page says so instead of offering the form.
+A merchant whose escrow address is its own wallet signs the refund in the browser: ``refunds.js``
+asks ``window.ethereum`` (EIP-1193 ``eth_signTypedData_v4``) to sign the ``RefundAuthorization`` the
+page carries (in a ``data-`` attribute; the CSP allows no inline script) with the amount filled in,
+then posts the signature, which the service checks before anything is recorded.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import uuid
 from typing import Annotated
 
@@ -21,11 +25,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from accounts.models import Permission
+from chain import eip712
 from chain.errors import ChainError
 from common.errors import MSCError, ValidationError
 from merchant_refunds.assembly import app_refunds
-from merchant_refunds.errors import RefundsUnavailableError
-from merchant_refunds.service import MerchantRefundService, Refundable, RefundRequest
+from merchant_refunds.errors import RefundSignatureError, RefundsUnavailableError
+from merchant_refunds.models import RefundRoute
+from merchant_refunds.service import MerchantRefundService, Refundable, RefundRequest, WalletAuthorization
 from portal import sales
 from portal.pages.payments import status_label
 from portal.services import portal_services
@@ -53,7 +59,7 @@ ERRORS: dict[str, str] = {
     "refund_reason_invalid": N_("Write why you refund (3 to 500 characters of plain text)."),
     "refund_in_progress": N_("Another refund of this payment is under way. Wait until it is done."),
     "refund_not_possible": N_("This payment cannot be refunded now."),
-    "refund_signature_invalid": N_("Your shop uses its own wallet: sign refunds with it through the API."),
+    "refund_signature_invalid": N_("Your wallet's signature was not accepted. Sign the refund again."),
     "refunds_unavailable": N_("Refunds are not available right now. Try again later."),
     "validation_error": N_("The form is damaged. Reload the page and try again."),
 }
@@ -87,10 +93,15 @@ def _page(
         detail = sales.payment_detail(db, owner.merchant_id, payment_id)
         refundable: Refundable | None = None
         refunds = []
+        typed = ""
         try:
             service = refund_service(request)
             refundable = service.refundable(db, owner.merchant_id, payment_id)
             refunds = service.refunds_of(db, owner.merchant_id, payment_id)
+            if refundable.route == RefundRoute.ESCROW and not refundable.custodial and refundable.maximum > 0:
+                # The amount (1 sen here) is filled in by refunds.js before the wallet signs.
+                data = service.typed_data(db, owner.merchant_id, payment_id, 1, secrets.token_bytes(32))
+                typed = json.dumps(eip712.as_json(data))
         except RefundsUnavailableError:
             error = error or "refunds_unavailable"
         except ChainError:
@@ -111,11 +122,28 @@ def _page(
         refundable=refundable,
         refunds=refunds,
         submission=uuid.uuid4().hex,
+        typed_json=typed,
         reason=reason,
         error=gettext(language, ERRORS.get(error, ERRORS["validation_error"])) if error else "",
         done=gettext(language, DONE) if done else "",
         jakarta=sales.JAKARTA,
     )
+
+
+def _wallet_authorization(signature: str, nonce: str, valid_before: str) -> WalletAuthorization:
+    """The browser wallet's signed fields from the form.
+
+    Raises:
+        RefundSignatureError: a field is not hex or not a number (a damaged form).
+    """
+    try:
+        return WalletAuthorization(
+            bytes.fromhex(nonce.removeprefix("0x")),
+            int(valid_before),
+            bytes.fromhex(signature.removeprefix("0x")),
+        )
+    except ValueError:
+        raise RefundSignatureError("fields are malformed") from None
 
 
 def _label(language: str, labels: dict[str, str], key: str) -> str:
@@ -138,6 +166,9 @@ def refund(
     reason: Annotated[str, Form(max_length=2000)] = "",
     kind: Annotated[str, Form(max_length=16)] = "partial",
     amount: Annotated[str, Form(max_length=40)] = "",
+    signature: Annotated[str, Form(max_length=1002)] = "",
+    nonce: Annotated[str, Form(max_length=70)] = "",
+    valid_before: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Refunds the whole refundable amount or ``amount`` Rupiah with ``reason``; the same
     submission refunds once. A refusal shows the page again with why (nothing recorded or sent)."""
@@ -159,6 +190,7 @@ def refund(
                 reason=reason,
                 idempotency_key=f"portal:{submission}",
                 requested_by_user_id=owner.user_id,
+                authorization=_wallet_authorization(signature, nonce, valid_before) if signature else None,
             )
         )
     except MSCError as exc:

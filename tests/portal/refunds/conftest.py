@@ -63,8 +63,9 @@ def shop(portal: Portal, chain: Chain) -> Shop:
     return make_shop(portal, chain)
 
 
-def make_shop(portal: Portal, chain: Chain) -> Shop:
-    """:func:`shop` on any portal harness (the served one too)."""
+def make_shop(portal: Portal, chain: Chain, wallet: str | None = None) -> Shop:
+    """:func:`shop` on any portal harness (the served one too); with ``wallet``, the merchant's own
+    wallet address holds the escrow instead of a custodial one."""
     keys = EnvelopeKeyManager(portal.services.custody_settings.key_ring())
     custody = CustodyService(
         keys,
@@ -73,8 +74,9 @@ def make_shop(portal: Portal, chain: Chain) -> Shop:
         escrow_address=chain.platform.escrow.address,
     )
     merchant = portal.add_merchant(name="Warung Bu Sri")
-    with portal.db.sessions.begin() as session:
-        wallet = custody.open_wallet(session, merchant).address
+    if wallet is None:
+        with portal.db.sessions.begin() as session:
+            wallet = custody.open_wallet(session, merchant).address
     scene = make_scene(portal.db, chain, {str(merchant): wallet}, 1)  # type: ignore[arg-type]
     sender = RefundSender(portal.db.sessions, chain.platform, custody, Signer.dev(3), chain.owner)
     portal.app.state.refunds = MerchantRefundService(portal.db.sessions, chain.platform, custody, sender)

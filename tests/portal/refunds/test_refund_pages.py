@@ -4,13 +4,18 @@ an amount above the refundable one or a missing reason is explained; nothing cha
 
 from __future__ import annotations
 
+import html
+import json
 import uuid
 
+from eth_account import Account
+from eth_account.messages import encode_typed_data
 from sqlalchemy import func, select
 
 from merchant_refunds.models import MerchantRefund
-from tests.portal.refunds.conftest import Shop
+from tests.portal.refunds.conftest import Shop, make_shop
 from tests.portal.support import Portal, csrf_of
+from tests.settlement.minting.support import Chain
 from webui.i18n import idr
 
 
@@ -131,3 +136,31 @@ def test_the_payment_page_links_owners_to_the_refund(portal: Portal, shop: Shop)
     owner = portal.owner_client(shop.merchant_id)
     detail = owner.get(f"/portal/m/{shop.merchant_id}/payments/{shop.payment_id}")
     assert f'href="{_url(shop)}"' in detail.text
+
+
+def test_an_own_wallet_owner_posts_the_wallets_signature(portal: Portal, chain: Chain) -> None:
+    key = Account.create()
+    shop = make_shop(portal, chain, wallet=key.address)
+    owner = portal.owner_client(shop.merchant_id)
+    page = owner.get(_url(shop)).text
+    assert 'data-wallet="own"' in page and f'data-signer="{key.address}"' in page
+    typed = json.loads(html.unescape(page.split('data-typed="')[1].split('"')[0]))
+    assert typed["primaryType"] == "RefundAuthorization"
+    form = {**_form(page), "kind": "partial", "amount": "150", "reason": "Salah menu"}
+    unsigned = owner.post(_url(shop), data=form)
+    assert unsigned.status_code == 422 and _count(portal, shop) == 0
+
+    typed["message"]["amount"] = 150_00
+    signature = (
+        "0x" + bytes(Account.sign_message(encode_typed_data(full_message=typed), key.key).signature).hex()
+    )
+    signed = {
+        **form,
+        "signature": signature,
+        "nonce": typed["message"]["nonce"],
+        "valid_before": str(typed["message"]["validBefore"]),
+    }
+    wrong_amount = owner.post(_url(shop), data={**signed, "amount": "151"})
+    assert wrong_amount.status_code == 422 and _count(portal, shop) == 0
+    assert owner.post(_url(shop), data=signed).status_code == 303
+    assert shop.held() == shop.amount - 150_00
