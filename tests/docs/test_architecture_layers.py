@@ -26,6 +26,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "settlement": frozenset({"common", "chain", "indexer"}),
     "audit": frozenset({"common", "chain", "indexer", "settlement", "carbon"}),
     "custody": frozenset({"common", "chain", "settlement"}),
+    "merchant_money": frozenset({"common", "chain", "settlement", "custody", "accounts"}),
     "api": frozenset(
         {"common", "chain", "indexer", "market", "carbon", "settlement", "audit", "custody", "accounts"}
         | {"webui", "checkout"}

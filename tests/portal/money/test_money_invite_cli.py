@@ -1,4 +1,4 @@
-"""``python -m accounts invite-owner``: the operator's CLI prints the owner's invitation link once;
+"""``python -m merchant_money invite-owner``: the operator's CLI prints the owner's invitation link once;
 the stored invitation holds only the token's hash; an unknown merchant or a bad e-mail is refused."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from accounts.__main__ import main
 from accounts.credentials import token_hash
 from accounts.models import Invitation
+from merchant_money.__main__ import main
 from tests.api.support import Db
 from tests.support.factories import add_merchant
 
