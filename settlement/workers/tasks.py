@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from merchant_refunds import tasks as refunds
 from settlement.escrowbooks import tasks as escrowbooks
 from settlement.paybacks import tasks as paybacks
 from settlement.workers import metrics, steps
@@ -14,6 +13,14 @@ from settlement.workers.context import WorkerContext
 from settlement.workers.steps import StepResult
 
 Step = Callable[..., StepResult]
+
+
+def _resume_refunds(ctx: WorkerContext) -> StepResult:
+    """Merchants' escrow refunds (``merchant_refunds``, a layer above settlement): imported here,
+    when the task runs, so that settlement never loads the portal's packages on import."""
+    from merchant_refunds import tasks as refunds
+
+    return refunds.resume(ctx)
 
 TASKS: Mapping[str, Step] = MappingProxyType(
     {
@@ -29,7 +36,7 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         steps.SWEEP: steps.sweep,
         escrowbooks.BOOK_OUTCOMES: escrowbooks.book_outcomes,
         paybacks.RUN: paybacks.run,
-        refunds.RESUME: refunds.resume,
+        steps.REFUNDS_RESUME: _resume_refunds,
     }
 )
 
