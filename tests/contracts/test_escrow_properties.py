@@ -1,8 +1,9 @@
 """Stateful property test of MerchantEscrow's invariants (see IMerchantEscrow.sol).
 
 Random deposits (with reused ids, and to unpayable merchants: the token, the escrow), releases
-one by one and in batches, refunds, disputes, arbiter and default decisions, guarantee funding
-and covered refunds, freezes and unfreezes of a merchant, and time jumps; after every step:
+one by one and in batches, refunds (by the merchant, or its signed authorization relayed),
+disputes, arbiter and default decisions, guarantee funding and covered refunds, freezes and
+unfreezes of a merchant, and time jumps; after every step:
 - the contract's MSC balance == sum of open escrows + the guarantee fund (model and contract);
 - every payment reaches a final status (Released, Refunded, Split) exactly once and never leaves it;
 - a payment id is never deposited twice;
@@ -12,6 +13,8 @@ and covered refunds, freezes and unfreezes of a merchant, and time jumps; after 
 
 from __future__ import annotations
 
+import os
+
 import brownie
 from brownie import accounts, chain
 from eth_utils import keccak
@@ -19,8 +22,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from chain import eip712
+from chain.signer import Signer
 from tests.contracts.conftest import DAY
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
+from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS, block_time
 
 HELD, DISPUTED, RELEASED, REFUNDED, SPLIT = 1, 2, 3, 4, 5
 FINAL = {RELEASED, REFUNDED, SPLIT}
@@ -120,15 +125,26 @@ def test_escrow_invariants_hold(escrow, funded, roles):
                 with brownie.reverts():
                     escrow.release(pid(n), {"from": sender})
 
-        @rule(n=ids, part=st.integers(1, 100_000))
-        def refund(self, n: int, part: int) -> None:
-            merchant = accounts[self.merchant.get(n, MERCHANTS[0])]
+        @rule(n=ids, part=st.integers(1, 100_000), signed=st.booleans())
+        def refund(self, n: int, part: int, signed: bool) -> None:
+            index = self.merchant.get(n, MERCHANTS[0])
+            merchant = accounts[index]
             ok = self.status.get(n) in (HELD, DISPUTED) and part <= self.amount[n]
+            if signed:  # the merchant's RefundAuthorization, relayed by the payer
+                nonce, deadline = os.urandom(32), block_time() + 3_600
+                typed = eip712.refund_authorization(
+                    eip712.escrow_domain(chain.id, escrow.address), pid(n), part, nonce, deadline
+                )
+                signature = Signer.dev(index).sign_typed_data(typed).signature
+                args = (pid(n), part, nonce, deadline, signature, {"from": accounts[PAYER]})
+                send = escrow.refundWithAuthorization
+            else:
+                args, send = (pid(n), part, {"from": merchant}), escrow.refund
             if not ok:
                 with brownie.reverts():
-                    escrow.refund(pid(n), part, {"from": merchant})
+                    send(*args)
                 return
-            escrow.refund(pid(n), part, {"from": merchant})
+            send(*args)
             self.amount[n] -= part
             if self.amount[n] == 0:
                 self._finish(n, REFUNDED)
