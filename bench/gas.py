@@ -140,6 +140,20 @@ def _gas_of_batch(contract: Any, function: str, args: list[Any], sender: Any) ->
     return int(receipt["gasUsed"])
 
 
+def _relayed_refund(escrow: Any, payment_id: bytes, amount: int, relayer: Any, chain: Any) -> int:
+    """Gas of a refund the merchant (development account 2) signed and ``relayer`` sends."""
+    from chain import eip712
+    from chain.signer import Signer
+
+    nonce, deadline = bytes(32), int(chain[-1].timestamp) + 3_600
+    typed = eip712.refund_authorization(
+        eip712.escrow_domain(chain.id, escrow.address), payment_id, amount, nonce, deadline
+    )
+    signature = Signer.dev(2).sign_typed_data(typed).signature
+    tx = escrow.refundWithAuthorization(payment_id, amount, nonce, deadline, signature, {"from": relayer})
+    return int(tx.gas_used)
+
+
 def measure_platform(accounts: Any, contracts: Any, chain: Any) -> dict[str, int]:
     """Deploys MSC, LockStaking and MerchantEscrow and measures their user-facing operations."""
     from eth_utils import keccak
@@ -187,6 +201,9 @@ def measure_platform(accounts: Any, contracts: Any, chain: Any) -> dict[str, int
     escrow.deposit(pid(2), merchant, payer, 50_000, DAY, {"from": owner})
     gas["escrow dispute"] = escrow.dispute(pid(2), {"from": payer}).gas_used
     gas["escrow refund (full)"] = escrow.refund(pid(1), 50_000, {"from": merchant}).gas_used
+    escrow.deposit(pid(3), merchant, payer, 50_000, DAY, {"from": owner})
+    relayed = _relayed_refund(escrow, pid(3), 50_000, keeper, chain)
+    gas["escrow refund with authorization (full, relayed)"] = relayed
     batch = [(pid(100 + i), merchant, payer, 1_000 + i, DAY) for i in range(100)]
     deposit_batch = _gas_of_batch(escrow, "depositBatch", [batch], owner)
     gas["escrow deposit batch of 100, per payment"] = deposit_batch // 100
