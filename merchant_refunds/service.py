@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -203,17 +204,17 @@ class MerchantRefundService:
         if in_progress:
             maximum, why = 0, "another refund of this payment is under way"
         return Refundable(
-            payment_id,
-            payment.idr_amount,
-            route,
-            position.amount if position.held else 0,
-            position.amount if position.released else 0,
-            position.covered,
-            maximum,
-            custodial,
-            position.merchant,
-            in_progress,
-            why if maximum == 0 else None,
+            payment_id=payment_id,
+            idr_amount=payment.idr_amount,
+            route=route,
+            in_escrow=position.amount if position.held else 0,
+            released=position.amount if position.released else 0,
+            covered=position.covered,
+            maximum=maximum,
+            custodial=custodial,
+            signer=position.merchant,
+            in_progress=in_progress,
+            why_not=why if maximum == 0 else None,
         )
 
     def refunds_of(self, session: Session, merchant_id: uuid.UUID, payment_id: uuid.UUID) -> list[RefundView]:
@@ -232,7 +233,7 @@ class MerchantRefundService:
 
     def typed_data(
         self, session: Session, merchant_id: uuid.UUID, payment_id: uuid.UUID, amount: int, nonce: bytes
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         """The ``RefundAuthorization`` a merchant's own wallet signs for a refund of ``amount``.
 
         Raises:
