@@ -1,0 +1,1 @@
+"""The city's side of the platform: its kelurahan, and (as it grows) the command centre's indexes."""
