@@ -10,8 +10,12 @@ with the steps of tests/checkout/test_checkout_browser.py; without it, it says h
 from __future__ import annotations
 
 import shutil
+from typing import TYPE_CHECKING
 
 from launcher.settlement_demo import DemoError, SettlementDemoResult
+
+if TYPE_CHECKING:  # Playwright is a development dependency, imported only when a browser is used
+    from playwright.sync_api import Page
 
 #: What the demo's customer types on the checkout page (Rupiah, written the Indonesian way).
 CHECKOUT_AMOUNT = "15.000"
@@ -38,6 +42,20 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+def pay_on_page(page: Page, api_url: str, merchant_id: str) -> str:
+    """A customer's steps on the checkout page in ``page``: types ``CHECKOUT_AMOUNT``, pays in the
+    Pi peer's wallet dialog, and returns the receipt's URL once it shows the MSC in escrow."""
+    page.goto(f"{api_url}/pay/{merchant_id}")
+    page.fill("#amount", CHECKOUT_AMOUNT)
+    page.click("#continue")
+    page.wait_for_selector("#pi-amount")
+    page.click("#pay")
+    page.click("#pi-wallet-pay")
+    page.wait_for_url("**/pay/receipt/**")
+    page.wait_for_selector("#escrow:has-text('escrow')")
+    return page.url
+
+
 def pay_through_checkout(api_url: str, merchant_id: str, executable: str, timeout_s: float = 90.0) -> str:
     """Pays ``CHECKOUT_AMOUNT`` to the merchant on its checkout page in headless Chromium, as a
     customer would, and returns the receipt's URL once the receipt shows the MSC in escrow.
@@ -56,15 +74,7 @@ def pay_through_checkout(api_url: str, merchant_id: str, executable: str, timeou
                 context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
                 page = context.new_page()
                 page.set_default_timeout(timeout_ms)
-                page.goto(f"{api_url}/pay/{merchant_id}")
-                page.fill("#amount", CHECKOUT_AMOUNT)
-                page.click("#continue")
-                page.wait_for_selector("#pi-amount")
-                page.click("#pay")
-                page.click("#pi-wallet-pay")
-                page.wait_for_url("**/pay/receipt/**")
-                page.wait_for_selector("#escrow:has-text('escrow')")
-                return page.url
+                return pay_on_page(page, api_url, merchant_id)
             finally:
                 browser.close()
     except PlaywrightError as exc:

@@ -125,7 +125,8 @@ class Stack:
 
     def worker_environment(self, chain: ChainSettings) -> dict[str, str]:
         """What the API's in-process workers read: the database, the Pi peer as the Pi platform and
-        Horizon, the issuer's development key (deployer = escrow depositor, minter, redeemer), and
+        Horizon, the issuer's development key (deployer = escrow depositor and operator, minter,
+        redeemer), the app wallet's seed (customers are paid back in Pi from it), and
         the checkout's settings: the page loads the peer's Pi SDK stand-in, and QR codes encode the
         API's own address.
 
@@ -145,9 +146,14 @@ class Stack:
             "MSC_PI_APP_ADDRESS": self.app_keypair.public_key,
             "MSC_SIGNER_KEY": issuer,
             "MSC_WORKER_REDEEMER_KEY": issuer,
+            "MSC_REFUNDS_OPERATOR_KEY": issuer,  # the escrow's operator: refunds after release
+            "MSC_PAYBACKS_APP_SECRET": self.app_keypair.secret,  # pays customers back for refunds
             "MSC_WORKER_ESCROW_HOLD_SECONDS": "600",
             "MSC_WORKER_SWEEP_SECONDS": "1",
             "MSC_WORKER_STALE_SECONDS": "2",
+            # anvil mines a block only when a transaction arrives: waiting for 12 blocks on top of an
+            # escrow refund could wait forever here (a live network adds them in seconds).
+            "MSC_ESCROW_BOOKS_CONFIRMATIONS": "0",
             "MSC_CHECKOUT_SDK_URL": self.peer.url + "sdk/pi-sdk.js",
             "MSC_CHECKOUT_PUBLIC_URL": self.api_url,
             "MSC_PORTAL_PUBLIC_BASE_URL": self.api_url,
