@@ -17,7 +17,7 @@ test: setup
 	@bash tools/test.sh $(ARGS)
 
 lint: setup
-	@$(ENV) ruff check . && ruff format --check . && mypy common chain launcher indexer market audit carbon settlement pi_peer api checkout webui custody accounts merchant_money merchant_reports merchant_refunds portal
+	@$(ENV) ruff check . && ruff format --check . && mypy common chain launcher indexer market audit carbon settlement pi_peer api checkout webui custody accounts merchant_money merchant_reports merchant_refunds portal city
 
 bench: setup
 	@bash tools/services.sh && $(ENV) python bench/gas.py && python bench/market.py && python bench/anomaly.py && python bench/indexer.py && python bench/settlement.py

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
@@ -35,7 +35,13 @@ class Merchant(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200), nullable=False, doc="Trading name.")
     kelurahan: Mapped[str] = mapped_column(
-        String(100), nullable=False, doc="Sub-district (kelurahan) the merchant trades in."
+        String(100), nullable=False, doc="Sub-district (kelurahan) the merchant trades in: its official name."
+    )
+    kelurahan_code: Mapped[str | None] = mapped_column(
+        String(13),
+        nullable=True,
+        doc="The kelurahan's Kemendagri code (``35.77.03.1009``); null only for rows older than 0028 "
+        "whose name matched none of the city's kelurahan.",
     )
     evm_address: Mapped[str] = mapped_column(
         String(42), nullable=False, unique=True, doc="EIP-55 checksummed address MSC is paid to."
@@ -50,6 +56,13 @@ class Merchant(Base):
         default=MerchantStatus.ACTIVE,
         server_default=MerchantStatus.ACTIVE.value,
         doc="A :class:`MerchantStatus`.",
+    )
+    simulated: Mapped[bool] = mapped_column(
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+        doc="Created by the pilot simulator (``launcher/pilot.py``), not a real business.",
     )
 
 

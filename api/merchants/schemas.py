@@ -48,7 +48,11 @@ class MerchantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name = Field(description="Trading name.", examples=["Warung Bu Sri"])
-    kelurahan: Kelurahan = Field(description="Sub-district (kelurahan) of Madiun.", examples=["Taman"])
+    kelurahan: Kelurahan = Field(
+        description="One of Kota Madiun's 27 kelurahan: its name (any case or spacing) or its Kemendagri "
+        "code. Stored as the official name with its code; any other is refused (422 `unknown_kelurahan`).",
+        examples=["Taman", "35.77.03.1009"],
+    )
     evm_address: EvmAddress | None = Field(
         default=None,
         description="Address MSC is paid to (the merchant's own wallet); returned EIP-55 checksummed. "
@@ -78,11 +82,16 @@ class MerchantRead(BaseModel):
 
     id: uuid.UUID
     name: str
-    kelurahan: str
+    kelurahan: str = Field(description="The kelurahan's official name.")
+    kelurahan_code: str | None = Field(
+        description="Its Kemendagri code (`35.77.03.1009`); null only for a merchant onboarded before "
+        "kelurahan were checked whose name matches none of the city's."
+    )
     evm_address: str = Field(description="EIP-55 checksummed.")
     pi_username: str
     created_at: datetime
     status: MerchantStatus = Field(description="`active`, or `suspended`: cannot be paid.")
+    simulated: bool = Field(description="`true`: made by the pilot simulator, not a real business.")
 
 
 class MerchantCreated(BaseModel):

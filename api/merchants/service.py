@@ -18,6 +18,7 @@ from api.auth import IssuedKey, issue_key
 from api.merchants.models import Merchant, MerchantStatus, MerchantStatusChange
 from api.merchants.schemas import MerchantCreate
 from api.models import Role
+from city.kelurahan import lookup as lookup_kelurahan
 from common.errors import ConflictError, NotFoundError, ValidationError
 from common.sql.helpers import utcnow
 from custody.keystore import KeyManager
@@ -105,11 +106,16 @@ def create(
     merchant, never committed: the custodial key's foreign key needs the merchant row first) that
     the key's address replaces before the transaction ends.
 
+    ``data.kelurahan`` is one of the city's kelurahan by name (any case or spacing) or Kemendagri
+    code; the merchant stores its official name and its code (reports group by the code).
+
     Raises:
+        UnknownKelurahanError: the kelurahan is not one of the city's (checked before anything is written).
         MerchantAddressRefusedError: the address is the zero address or a platform contract.
         CustodyUnavailableError: custody asked for and no key manager is configured.
         MerchantExistsError: the address or Pi username is taken.
     """
+    place = lookup_kelurahan(data.kelurahan)
     if data.evm_address is not None:
         check_address(data.evm_address, platform_addresses)
     if data.custody and keys is None:
@@ -127,7 +133,9 @@ def create(
         id=merchant_id,
         created_at=utcnow(),
         evm_address=address,
-        **data.model_dump(exclude={"evm_address", "custody"}),
+        kelurahan=place.name,
+        kelurahan_code=place.code,
+        **data.model_dump(exclude={"evm_address", "custody", "kelurahan"}),
     )
     session.add(merchant)
     try:

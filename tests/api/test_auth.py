@@ -42,7 +42,7 @@ def test_wrongRole_is403(api: Harness) -> None:
     _, merchant_key = new_merchant(api.db)
     auditor = staff_key(api.db, Role.AUDITOR)
     operator = staff_key(api.db, Role.OPERATOR)
-    body = {"name": "X", "kelurahan": "Y", "evm_address": "0x" + "ab" * 20, "pi_username": "x"}
+    body = {"name": "X", "kelurahan": "Taman", "evm_address": "0x" + "ab" * 20, "pi_username": "x"}
     response = api.client.post("/v1/merchants", json=body, headers=bearer(merchant_key))
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from api.models import Role
+from api.models import Merchant, Role
 from settlement.payments.models import Payment
 from tests.api.support import Harness, bearer, new_merchant, staff_key
 
@@ -129,3 +129,44 @@ def test_suspendAndReinstate_areForOperatorsOnly_withAReason(api: Harness) -> No
         response = api.client.post(f"/v1/merchants/{merchant}/suspend", json=bad, headers=bearer(operator))
         assert response.status_code == 422
     assert api.client.get("/v1/merchants/me", headers=bearer(key)).json()["status"] == "active"
+
+
+def test_kelurahan_isLookedUp_storedAsOfficialNameAndCode(api: Harness) -> None:
+    operator = staff_key(api.db, Role.OPERATOR)
+    by_name = api.client.post(
+        "/v1/merchants",
+        json={**_body(uuid.uuid4().hex[:8]), "kelurahan": " oro oro  OMBO"},
+        headers=bearer(operator),
+    )
+    assert by_name.status_code == 201, by_name.text
+    merchant = by_name.json()["merchant"]
+    assert (merchant["kelurahan"], merchant["kelurahan_code"]) == ("Oro-oro Ombo", "35.77.01.1001")
+    assert merchant["simulated"] is False
+    by_code = api.client.post(
+        "/v1/merchants",
+        json={**_body(uuid.uuid4().hex[:8]), "kelurahan": "35.77.03.1006"},
+        headers=bearer(operator),
+    )
+    assert by_code.status_code == 201, by_code.text
+    assert (by_code.json()["merchant"]["kelurahan"], by_code.json()["merchant"]["kelurahan_code"]) == (
+        "Kejuron",
+        "35.77.03.1006",
+    )
+    with api.db.sessions() as session:
+        row = session.get(Merchant, uuid.UUID(merchant["id"]))
+        assert row is not None and (row.kelurahan, row.kelurahan_code) == ("Oro-oro Ombo", "35.77.01.1001")
+
+
+def test_unknownKelurahan_is422_andNothingIsWritten(api: Harness) -> None:
+    operator = staff_key(api.db, Role.OPERATOR)
+    before = api.db.counts()
+    for given in ("Jakarta", "35.77.03.1010"):
+        refused = api.client.post(
+            "/v1/merchants",
+            json={**_body(uuid.uuid4().hex[:8]), "kelurahan": given},
+            headers=bearer(operator),
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "unknown_kelurahan"
+        assert given in refused.json()["message"]
+    assert api.db.counts() == before

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 BELOW_THE_WEB_APP = frozenset(
     {"common", "chain", "indexer", "market", "carbon", "settlement", "audit", "custody", "accounts"}
-    | {"merchant_money", "merchant_refunds"}
+    | {"merchant_money", "merchant_refunds", "city"}
 )
 """Everything the web application (layer 5) may build on."""
 
@@ -29,6 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "carbon": frozenset({"common"}),
     "accounts": frozenset({"common"}),
     "pi_peer": frozenset({"common"}),
+    "city": frozenset({"common"}),
     "settlement": frozenset({"common", "chain", "indexer"}),
     "audit": frozenset({"common", "chain", "indexer", "settlement", "carbon"}),
     "custody": frozenset({"common", "chain", "settlement"}),
