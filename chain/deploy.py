@@ -39,6 +39,7 @@ ROLES = (
     "MARKET_SETTLER",
     "MARKET_OPERATOR",
     "MARKET_FEE_RECIPIENT",
+    "LIABILITY_ATTESTER",
 )
 
 MARKET_FEE_BPS = 25
@@ -66,8 +67,8 @@ class DeployPlan:
 
 
 def deploy_platform(w3: Web3, build_dir: Path, plan: DeployPlan, out: Path | None = None) -> Deployment:
-    """Deploys MSC, LockStaking, MerchantEscrow, CarbonCredits and CarbonMarket; returns (and,
-    with ``out``, writes) the deployment record.
+    """Deploys MSC, LockStaking, MerchantEscrow, CarbonCredits, CarbonMarket and
+    LiabilityAttestation; returns (and, with ``out``, writes) the deployment record.
 
     The deployer must be an account the node signs for (anvil's development accounts).
     """
@@ -119,6 +120,7 @@ def deploy_platform(w3: Web3, build_dir: Path, plan: DeployPlan, out: Path | Non
         plan.market_fee_bps,
         plan.market_size_limit,
     )
+    create("LiabilityAttestation", r("OWNER"), r("LIABILITY_ATTESTER"))
     deployment = Deployment(
         network=plan.network,
         chain_id=w3.eth.chain_id,

@@ -15,6 +15,7 @@ from pathlib import Path
 from brownie import (
     CarbonCredits,
     CarbonMarket,
+    LiabilityAttestation,
     LockStaking,
     MadiunStableCoin,
     MerchantEscrow,
@@ -46,6 +47,7 @@ ROLES = (
     "MARKET_SETTLER",  # the matching engine's signer, submits matched fills
     "MARKET_OPERATOR",  # allowlist, size limit, fee
     "MARKET_FEE_RECIPIENT",
+    "LIABILITY_ATTESTER",  # publishes the monthly proof-of-liabilities root
 )
 
 #: Market terms on deployment (the operator can change them): 0.25% fee, and only allowlisted
@@ -122,12 +124,14 @@ def deploy(deployer: BrownieAccount | None = None, deployments_dir: Path | None 
         MARKET_SIZE_LIMIT_TONNES,
         {"from": deployer},
     )
+    liabilities = LiabilityAttestation.deploy(roles["OWNER"], roles["LIABILITY_ATTESTER"], {"from": deployer})
     deployed = (
         ("MadiunStableCoin", msc),
         ("LockStaking", staking),
         ("MerchantEscrow", escrow),
         ("CarbonCredits", carbon),
         ("CarbonMarket", market),
+        ("LiabilityAttestation", liabilities),
     )
     contracts = {name: _record(name, c) for name, c in deployed}
     deployment = Deployment(

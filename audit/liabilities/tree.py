@@ -55,9 +55,7 @@ def derive_salt(secret: bytes, period: str, merchant_id: str) -> bytes:
 def leaf_hash(salt: bytes, merchant_id: str, amounts: Sequence[int]) -> bytes:
     """The leaf commitment of ``merchant_id`` with ``amounts`` (in :data:`AMOUNT_FIELDS` order)."""
     ident = merchant_id.encode()
-    return hashlib.sha256(
-        salt + u256(len(ident)) + ident + b"".join(u256(a) for a in amounts)
-    ).digest()
+    return hashlib.sha256(salt + u256(len(ident)) + ident + b"".join(u256(a) for a in amounts)).digest()
 
 
 def node_hash(left_hash: bytes, left_sum: int, right_hash: bytes, right_sum: int) -> bytes:
@@ -164,9 +162,7 @@ def root_from_proof(leaf: bytes, leaf_sum: int, siblings: Sequence[Sibling]) -> 
     return current, total
 
 
-def verify_proof(
-    leaf: bytes, leaf_sum: int, siblings: Sequence[Sibling], root: bytes, total: int
-) -> bool:
+def verify_proof(leaf: bytes, leaf_sum: int, siblings: Sequence[Sibling], root: bytes, total: int) -> bool:
     """Whether the leaf and siblings lead to ``root`` with sum ``total``."""
     got_root, got_total = root_from_proof(leaf, leaf_sum, siblings)
     return hmac.compare_digest(got_root, root) and got_total == total

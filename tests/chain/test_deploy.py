@@ -37,6 +37,7 @@ def test_deploys_all_five_contracts_with_the_planned_roles(w3: Web3, tmp_path: P
         "MerchantEscrow",
         "CarbonCredits",
         "CarbonMarket",
+        "LiabilityAttestation",
     }
     platform = Platform(w3, deployment, BUILD)
     assert platform.msc.functions.decimals().call() == 2

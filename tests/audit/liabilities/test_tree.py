@@ -27,9 +27,7 @@ books = st.dictionaries(st.text(min_size=1, max_size=12), amounts, min_size=1, m
 
 
 def _leaves(book: dict[str, tuple[int, int, int]]) -> list[Leaf]:
-    return [
-        Leaf(m, leaf_hash(derive_salt(SECRET, "2026-11", m), m, a), sum(a)) for m, a in book.items()
-    ]
+    return [Leaf(m, leaf_hash(derive_salt(SECRET, "2026-11", m), m, a), sum(a)) for m, a in book.items()]
 
 
 @given(books)
@@ -79,9 +77,12 @@ def test_byteLayoutIsTheDocumentedOne() -> None:
     ).digest()
     assert leaf_hash(salt, "m-1", (5, 0, 7)) == expected_leaf
     tree = build_tree([Leaf("m-1", expected_leaf, 12)])
-    assert tree.root == hashlib.sha256(
-        b"\x01" + expected_leaf + (12).to_bytes(32, "big") + EMPTY_HASH + bytes(32)
-    ).digest()
+    assert (
+        tree.root
+        == hashlib.sha256(
+            b"\x01" + expected_leaf + (12).to_bytes(32, "big") + EMPTY_HASH + bytes(32)
+        ).digest()
+    )
     assert root_from_proof(expected_leaf, 12, tree.proof("m-1")) == (tree.root, 12)
 
 
