@@ -29,7 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "carbon": frozenset({"common"}),
     "accounts": frozenset({"common"}),
     "pi_peer": frozenset({"common"}),
-    "city": frozenset({"common"}),
+    "city": frozenset({"common", "settlement"}),
     "settlement": frozenset({"common", "chain", "indexer"}),
     "audit": frozenset({"common", "chain", "indexer", "settlement", "carbon"}),
     "custody": frozenset({"common", "chain", "settlement"}),
