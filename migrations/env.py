@@ -38,6 +38,7 @@ MODEL_MODULES = (
     "accounts.models",
     "merchant_money.models",
     "merchant_refunds.models",
+    "city.lpui.models",
     "audit.liabilities.models",
 )
 
