@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.merchants.models import Merchant
 from city.kelurahan import BY_CODE
 from launcher.pilot import JAKARTA, PREFIX, Pilot, PilotPlan, RealMerchantsPresentError, main
-from settlement.ledger import chart
+from settlement.ledger import chart, flows
 from settlement.ledger.repository import entry_imbalances
 from settlement.ledger.service import balance_of
 from settlement.payments.models import Payment, PaymentStatus, PaymentStatusChange
@@ -127,3 +127,38 @@ def test_cli_runsThePlan(make_db: MakeDb, capsys: pytest.CaptureFixture[str]) ->
     assert merchants == 3
     out = capsys.readouterr().out
     assert "3 simulated merchants" in out and f"{payments} Pi payments" in out
+
+
+def test_aRunCrashedMidway_isFinishedByTheNext_asIfItHadNotCrashed(
+    make_db: MakeDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, clean = make_db()
+    _, crashed = make_db()
+    expected = Pilot(clean, SMALL).run()
+    real_mint = flows.record_msc_minted_to_escrow
+    calls = {"n": 0}
+
+    def crash_on_the_fifth(session: Session, payment: Payment) -> object:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("killed while booking the mint")
+        return real_mint(session, payment)
+
+    monkeypatch.setattr(flows, "record_msc_minted_to_escrow", crash_on_the_fifth)
+    with pytest.raises(RuntimeError):
+        Pilot(crashed, SMALL).run()
+    with crashed() as session:
+        statuses = set(session.scalars(select(Payment.status)))
+    assert PaymentStatus.PENDING_STELLAR in statuses  # the crashed step rolled back alone
+    monkeypatch.setattr(flows, "record_msc_minted_to_escrow", real_mint)
+    resumed = Pilot(crashed, SMALL).run()
+    assert (resumed.pi_payments, resumed.idr_sen, resumed.pi_minor) == (
+        expected.pi_payments,
+        expected.idr_sen,
+        expected.pi_minor,
+    )
+    assert _state(crashed) == _state(clean)
+    with crashed() as session:
+        assert set(session.scalars(select(Payment.status))) == {PaymentStatus.COMPLETED}
+        assert entry_imbalances(session) == []
+        assert balance_of(session, chart.PI_PLATFORM_WALLET) == expected.pi_minor
