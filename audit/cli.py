@@ -1,4 +1,5 @@
-"""Command line of the audit jobs: ``python -m audit {reconcile,export-trades,scan,train,flags,anomaly}``.
+"""Command line of the audit jobs: ``python -m audit {reconcile,export-trades,scan,train,flags,anomaly}``
+and ``liabilities {publish,proof}`` (:mod:`audit.liabilities.cli`).
 
 ``reconcile [--block N]`` checks the mirror, the books and the chain at the mirror's block and
 stores each result (exit 1 when a check fails, after alerting). ``export-trades --output F``
@@ -26,6 +27,7 @@ from audit.anomaly import cli as anomaly_cli
 from audit.anomaly.config import load_config
 from audit.anomaly.model import AnomalyModel
 from audit.anomaly.trades import TradeTable
+from audit.liabilities import cli as liabilities_cli
 from audit.mirror_trades import export_trades, load_trades
 from audit.reconcile.alerts import Alerter
 from audit.reconcile.checks import default_checks
@@ -250,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("anomaly", help="the offline detector: python -m audit.anomaly ...", add_help=False)
     a.add_argument("rest", nargs=argparse.REMAINDER)
     a.set_defaults(run=_anomaly)
+    liabilities_cli.add_parser(sub)
     return parser
 
 

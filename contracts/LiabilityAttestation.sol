@@ -30,7 +30,7 @@ contract LiabilityAttestation is ILiabilityAttestation, AccessControl {
         uint64 month = period % 100;
         if (period < 100_001 || month == 0 || month > 12) revert LiabilityPeriodInvalid(period);
         if (period <= _latestPeriod) revert LiabilityPeriodNotAfterLatest(period, _latestPeriod);
-        if (blockNumber >= block.number) revert LiabilityBlockInFuture(blockNumber, block.number);
+        if (blockNumber > block.number) revert LiabilityBlockInFuture(blockNumber, block.number);
         if (root == bytes32(0)) revert LiabilityRootZero();
         _attestations[period] = Attestation(root, total, blockNumber, uint64(block.timestamp));
         _latestPeriod = period;

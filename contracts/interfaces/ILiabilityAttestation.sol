@@ -27,7 +27,7 @@ interface ILiabilityAttestation {
     error LiabilityPeriodInvalid(uint64 period);
     /// @notice `period` is not after the latest published period `latest` (no overwrite, no backfill).
     error LiabilityPeriodNotAfterLatest(uint64 period, uint64 latest);
-    /// @notice The figures are as of block `blockNumber`, which is not yet mined (current `current`).
+    /// @notice The figures are as of block `blockNumber`, after the publishing block `current`.
     error LiabilityBlockInFuture(uint256 blockNumber, uint256 current);
     /// @notice The root must not be zero.
     error LiabilityRootZero();
@@ -43,7 +43,7 @@ interface ILiabilityAttestation {
 
     // ---------------------------------------------------------------- functions
 
-    /// @notice Publishes `period`'s root and total, as of `blockNumber` (a block already mined).
+    /// @notice Publishes `period`'s root and total, as of `blockNumber` (at most the current block).
     /// @dev ATTESTER_ROLE only; `period` must be a valid YYYYMM greater than every published one.
     function publish(uint64 period, bytes32 root, uint256 total, uint256 blockNumber) external;
 

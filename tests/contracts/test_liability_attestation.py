@@ -58,8 +58,8 @@ def test_publish_revertsOnInvalidPeriod(attestation, period: int) -> None:  # ty
 
 
 def test_publish_revertsOnFutureBlockAndZeroRoot(attestation) -> None:  # type: ignore[no-untyped-def]
-    future = web3.eth.block_number + 1
-    with brownie.reverts(err("LiabilityBlockInFuture", future, future)):
+    future = web3.eth.block_number + 2
+    with brownie.reverts(err("LiabilityBlockInFuture", future, future - 1)):
         attestation.publish(202611, ROOT, 1, future, {"from": accounts[5]})
     with brownie.reverts(err("LiabilityRootZero")):
         attestation.publish(202611, "0x" + "00" * 32, 1, 0, {"from": accounts[5]})
