@@ -32,6 +32,7 @@ RELEASE = "escrow.release"
 BOOK_OUTCOMES = "escrow.book_outcomes"
 PAYBACKS = "paybacks.run"
 REFUNDS_RESUME = "refunds.resume"
+WALLET_MOVES = "wallet_moves.finish"
 PAYOUT = "payouts.process"
 FINISH_REDEMPTION = "redemptions.finish"
 SWEEP = "payments.sweep"
@@ -316,6 +317,8 @@ def sweep(ctx: WorkerContext) -> StepResult:
         # A redemption whose request died after its write-ahead intent: finished from the chain.
         intents = ctx.payouts.open_intents(cutoff, SWEEP_LIMIT)
         follow.extend(FollowUp(FINISH_REDEMPTION, (str(iid),)) for iid in intents)
+        # Custodial wallet exports and sweeps written ahead and left pending (merchant_money).
+        follow.append(FollowUp(WALLET_MOVES))
     if ctx.releaser is not None:
         follow.append(FollowUp(RELEASE))
         # The books follow what others do on-chain (refunds, disputes, the guarantee fund), in this

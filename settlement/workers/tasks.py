@@ -22,6 +22,14 @@ def _resume_refunds(ctx: WorkerContext) -> StepResult:
 
     return refunds.resume(ctx)
 
+
+def _finish_wallet_moves(ctx: WorkerContext) -> StepResult:
+    """Custodial wallet moves (``merchant_money``, a layer above settlement), imported when the task
+    runs for the same reason as the refunds'."""
+    from merchant_money import tasks as wallet_moves
+
+    return wallet_moves.finish(ctx)
+
 TASKS: Mapping[str, Step] = MappingProxyType(
     {
         steps.APPROVE: steps.approve_payment,
@@ -37,6 +45,7 @@ TASKS: Mapping[str, Step] = MappingProxyType(
         escrowbooks.BOOK_OUTCOMES: escrowbooks.book_outcomes,
         paybacks.RUN: paybacks.run,
         steps.REFUNDS_RESUME: _resume_refunds,
+        steps.WALLET_MOVES: _finish_wallet_moves,
     }
 )
 

@@ -171,6 +171,7 @@ def test_the_task_table_names_every_settlement_step() -> None:
         "escrow.book_outcomes",
         "paybacks.run",
         "refunds.resume",
+        "wallet_moves.finish",
         "payouts.process",
         "redemptions.finish",
         "payments.sweep",
