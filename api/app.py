@@ -17,6 +17,9 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.carbon.endpoints import router as carbon_router
 from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
+from api.liabilities.endpoints import router as liabilities_router
+from api.lpui.endpoints import router as lpui_router
+from api.lpui.page import router as lpui_page_router
 from api.market.endpoints import router as market_router
 from api.merchants.endpoints import router as merchants_router
 from api.payments.endpoints import router as payments_router
@@ -130,6 +133,9 @@ def create_app(
         explorer_router,
         *checkout_routers,
         market_router,
+        lpui_router,
+        lpui_page_router,
+        liabilities_router,
         *portal_app.PORTAL_ROUTERS,
     ):
         app.include_router(router)
