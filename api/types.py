@@ -97,3 +97,21 @@ CleanText = Annotated[
     AfterValidator(clean_text(500)),
 ]
 """Clean one-line text of at most 500 code points (reasons, references, certificate text)."""
+
+
+def email_shape(value: str) -> str:
+    """A validator: one ``@`` between a local part and a domain with a dot, no spaces (deliverability
+    is the invitation's business: the link goes to that address and nowhere else)."""
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value):
+        raise ValueError("is not an e-mail address (name@domain.example)")
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
+    AfterValidator(clean_text(254)),
+    AfterValidator(email_shape),
+]
+"""A clean e-mail address of at most 254 code points (RFC 5321's limit)."""

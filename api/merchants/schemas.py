@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from web3 import Web3
 
 from api.merchants.models import MerchantStatus
-from api.types import CleanName, CleanShortText, CleanText
+from api.types import CleanName, CleanShortText, CleanText, Email
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -109,7 +109,7 @@ class OwnerInvitationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] = Field(
+    email: Email = Field(
         description="The owner's e-mail address (the invitation is for it).", examples=["sri@example.id"]
     )
 
