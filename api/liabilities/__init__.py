@@ -1,0 +1,1 @@
+"""``/v1/liabilities``: the published proof-of-liabilities roots, and a merchant's own proof."""
