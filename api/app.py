@@ -18,7 +18,6 @@ from api.carbon.endpoints import router as carbon_router
 from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
 from api.liabilities.endpoints import router as liabilities_router
-from api.liabilities.endpoints import router as liabilities_router
 from api.lpui.endpoints import router as lpui_router
 from api.lpui.page import router as lpui_page_router
 from api.market.endpoints import router as market_router
@@ -136,7 +135,6 @@ def create_app(
         market_router,
         lpui_router,
         lpui_page_router,
-        liabilities_router,
         liabilities_router,
         *portal_app.PORTAL_ROUTERS,
     ):
