@@ -9,28 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client import Gauge
+from prometheus_client import REGISTRY, Gauge
 
 from city.kelurahan import BY_CODE
 from city.lpui.compute import DayFigures
 
+__all__ = ["AVG_COUNT", "AVG_VALUE", "INDEX", "REGISTRY", "publish"]
+
 INDEX = Gauge(
-    "msc_lpui_index_bp",
+    "msc_lpui_index",
     "LPUI of a kelurahan on the latest computed day, in basis points (0..10000).",
     ["kelurahan_code", "kelurahan"],
     multiprocess_mode="mostrecent",
+    registry=REGISTRY,
 )
 AVG_COUNT = Gauge(
     "msc_lpui_avg_count_milli",
     "Trailing-window average daily count of settled payments x 1000, per kelurahan.",
     ["kelurahan_code", "kelurahan"],
     multiprocess_mode="mostrecent",
+    registry=REGISTRY,
 )
 AVG_VALUE = Gauge(
     "msc_lpui_avg_value_sen",
     "Trailing-window average daily value of settled payments in sen, per kelurahan.",
     ["kelurahan_code", "kelurahan"],
     multiprocess_mode="mostrecent",
+    registry=REGISTRY,
 )
 
 

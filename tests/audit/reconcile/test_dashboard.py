@@ -14,12 +14,24 @@ from prometheus_client import CollectorRegistry
 from api.metrics import ApiMetrics
 from audit.reconcile.metrics import AuditMetrics
 from chain.settings import PROJECT_ROOT
+from city.lpui import metrics as lpui_metrics
 from indexer.metrics import IndexerMetrics
 from settlement.workers import metrics as worker_metrics
 
 DASHBOARD = PROJECT_ROOT / "ops" / "grafana" / "msc-dashboard.json"
 PROMETHEUS = PROJECT_ROOT / "ops" / "prometheus.yml"
-SOURCE_PACKAGES = ("api", "audit", "carbon", "chain", "common", "indexer", "launcher", "market", "settlement")
+SOURCE_PACKAGES = (
+    "api",
+    "audit",
+    "carbon",
+    "chain",
+    "city",
+    "common",
+    "indexer",
+    "launcher",
+    "market",
+    "settlement",
+)
 METRIC_CLASSES = {"Counter", "Gauge", "Histogram", "Summary", "Info", "Enum"}
 SUFFIXES = {
     "Counter": ("", "_total", "_created"),
@@ -109,6 +121,7 @@ def test_every_metric_the_dashboard_queries_is_registered_in_the_code() -> None:
     live = set().union(
         *(registered_metrics(m.registry) for m in (AuditMetrics(), IndexerMetrics(), ApiMetrics())),
         registered_metrics(worker_metrics.REGISTRY),  # the settlement tasks' (process) registry
+        registered_metrics(lpui_metrics.REGISTRY),  # the LPUI gauges (process registry too)
     )
     assert len(used) >= 10
     assert used - declared == set(), "dashboard metrics not declared in the source"
