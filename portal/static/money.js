@@ -1,65 +1,30 @@
-// Money page, own-wallet merchants: the browser wallet (EIP-1193, e.g. MetaMask) signs the
-// EIP-3009 ReceiveWithAuthorization the page carries (data-typed), with the amount filled in;
-// the signature and its fields are then posted with the form. Custodial merchants never load it.
+// Money page, own-wallet merchants: the browser wallet signs the EIP-3009 ReceiveWithAuthorization
+// the page carries, with the amount typed in Rupiah filled in (wallet.js does the signing).
 (function () {
   "use strict";
   var form = document.getElementById("redeem-form");
   var holder = document.getElementById("typed-data");
   var errorBox = document.getElementById("wallet-error");
-  if (!form || !holder || form.dataset.wallet !== "own") {
+  if (!form || !holder || !errorBox || form.dataset.wallet !== "own" || !window.MscWallet) {
     return;
   }
-
-  function show(text) {
-    errorBox.textContent = text;
-    errorBox.classList.remove("hidden");
-  }
-
-  // Sen of a whole-Rupiah amount as the server reads it ("25.000", "25 000", "Rp 25000"); null if not one.
-  function sen(text) {
-    var cleaned = text.trim().replace(/^[Rr]p/, "").replace(/[\s.]/g, "");
-    if (!/^[0-9]{1,13}$/.test(cleaned)) {
-      return null;
-    }
-    var value = Number(cleaned) * 100;
-    return Number.isSafeInteger(value) && value > 0 ? value : null;
-  }
-
-  form.addEventListener("submit", function (event) {
-    if (form.elements.signature.value) {
-      return; // signed already: let the form go
-    }
-    var amount = sen(form.elements.amount.value);
-    if (amount === null || !holder.dataset.typed) {
-      return; // the server explains what is wrong with the amount
-    }
-    event.preventDefault();
-    var wallet = window.ethereum;
-    if (!wallet || typeof wallet.request !== "function") {
-      show(errorBox.dataset.noWallet);
-      return;
-    }
-    var typed = JSON.parse(holder.dataset.typed);
-    typed.message.value = amount;
-    wallet
-      .request({ method: "eth_requestAccounts" })
-      .then(function () {
-        return wallet.request({
-          method: "eth_signTypedData_v4",
-          params: [typed.message.from, JSON.stringify(typed)],
-        });
-      })
-      .then(
-        function (signature) {
-          form.elements.signature.value = signature;
-          form.elements.nonce.value = typed.message.nonce;
-          form.elements.valid_after.value = String(typed.message.validAfter);
-          form.elements.valid_before.value = String(typed.message.validBefore);
-          form.submit();
-        },
-        function () {
-          show(errorBox.dataset.refused);
-        }
-      );
+  window.MscWallet.signOnSubmit({
+    form: form,
+    holder: holder,
+    errorBox: errorBox,
+    amount: function (f) {
+      return window.MscWallet.sen(f.elements.amount.value);
+    },
+    fill: function (typed, amount) {
+      typed.message.value = amount;
+      return typed.message.from;
+    },
+    fields: function (typed) {
+      return {
+        nonce: typed.message.nonce,
+        valid_after: typed.message.validAfter,
+        valid_before: typed.message.validBefore,
+      };
+    },
   });
 })();
