@@ -109,6 +109,18 @@ def _wallet(request: Request) -> WalletMoves | None:
     return WalletMoves(services.sessions, get_redemptions(request), custody, clock=services.clock)
 
 
+def _custodial_wallet(request: Request, owner: Member) -> WalletMoves:
+    """The shop's platform-managed wallet moves.
+
+    Raises:
+        NotCustodialError: the shop signs with its own wallet (or custody is off in this process).
+    """
+    wallet = _wallet(request)
+    if wallet is None:
+        raise NotCustodialError(owner.merchant_id)
+    return wallet
+
+
 def _custodial_keys(request: Request, merchant_id: uuid.UUID) -> list[tuple[str, bool]]:
     """The merchant's custodial addresses (current first or not), from SQL: known even when the
     chain or the deployment cannot be read."""
@@ -319,10 +331,7 @@ def export(
     """Moves all MSC of the platform wallet to the owner's own address (with the code)."""
 
     def act() -> None:
-        wallet = _wallet(request)
-        if wallet is None:
-            raise NotCustodialError(owner.merchant_id)
-        wallet.export(
+        _custodial_wallet(request, owner).export(
             owner.merchant_id,
             submission,
             destination,
@@ -343,10 +352,7 @@ def rotate(
     """A new platform wallet address; the MSC moves there (with the code)."""
 
     def act() -> None:
-        wallet = _wallet(request)
-        if wallet is None:
-            raise NotCustodialError(owner.merchant_id)
-        wallet.rotate(
+        _custodial_wallet(request, owner).rotate(
             owner.merchant_id,
             submission,
             owner.user_id,
@@ -366,10 +372,7 @@ def sweep(
     the shop's, between its own addresses, so no code is asked (the rotation asked one)."""
 
     def act() -> None:
-        wallet = _wallet(request)
-        if wallet is None:
-            raise NotCustodialError(owner.merchant_id)
-        wallet.sweep(owner.merchant_id, submission, owner.user_id)
+        _custodial_wallet(request, owner).sweep(owner.merchant_id, submission, owner.user_id)
 
     return _run(request, owner, act, "swept")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyotp
@@ -32,6 +33,7 @@ from merchant_money.models import MerchantWalletMove
 from merchant_money.redeem import PortalRedemptions
 from merchant_money.wallet import WalletMoves
 from settlement.payouts.models import Payout
+from settlement.redemption import rawtx
 from settlement.redemption.models import RedemptionIntent
 from settlement.redemption.service import RedemptionService
 from tests.accounts.conftest import PASSWORD, account_service, address, email, enrol_totp
@@ -43,6 +45,23 @@ __all__ = ["clock"]
 
 ANVIL_PORT = 8811
 FUNDS = 1_000_000  # Rp 10.000,00
+
+
+@contextmanager
+def killed_before_broadcast(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The block's relay is written ahead, then the process dies before broadcasting it (the
+    RuntimeError is expected and swallowed); broadcasts work again after the block."""
+    real = rawtx.broadcast
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("process killed before the broadcast")
+
+    monkeypatch.setattr(rawtx, "broadcast", killed)
+    try:
+        with pytest.raises(RuntimeError, match="killed before the broadcast"):
+            yield
+    finally:
+        monkeypatch.setattr(rawtx, "broadcast", real)
 
 
 @pytest.fixture(scope="module")

@@ -28,10 +28,17 @@ from merchant_money.errors import DestinationRefusedError, NothingToMoveError
 from merchant_money.models import MerchantWalletMove, NoticeKind, WalletMoveStatus
 from merchant_money.redeem import new_submission
 from merchant_money.wallet import WalletMoves
-from settlement.redemption import rawtx
 from settlement.redemption.service import RedemptionService
 from tests.api.support import Db
-from tests.portal.money.conftest import FUNDS, Shop, code, confirm, counts, custodial_shop
+from tests.portal.money.conftest import (
+    FUNDS,
+    Shop,
+    code,
+    confirm,
+    counts,
+    custodial_shop,
+    killed_before_broadcast,
+)
 from tests.settlement.ledger.support import Clock
 from tests.settlement.minting.support import Chain
 
@@ -127,14 +134,8 @@ def test_a_move_written_ahead_but_not_broadcast_is_finished_once(
     db: Db, chain: Chain, shop: Shop, wallet: WalletMoves, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     destination = Account.create().address
-    real_broadcast = rawtx.broadcast
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed before the broadcast")
-
-    monkeypatch.setattr(rawtx, "broadcast", killed)
     submission = new_submission()
-    with pytest.raises(RuntimeError):
+    with killed_before_broadcast(monkeypatch):
         wallet.export(shop.merchant_id, submission, destination, None, lambda: None)
     with db.sessions() as session:
         [pending] = session.scalars(
@@ -142,7 +143,6 @@ def test_a_move_written_ahead_but_not_broadcast_is_finished_once(
         ).all()
         assert pending.status == WalletMoveStatus.PENDING and pending.raw_tx.startswith("0x")
     assert chain.balance(destination) == 0  # written ahead, nothing sent
-    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
     assert wallet.finish(pending.id).status == WalletMoveStatus.DONE
     assert wallet.finish(pending.id).status == WalletMoveStatus.DONE
     [again] = wallet.export(shop.merchant_id, submission, destination, None, lambda: None)
@@ -162,15 +162,8 @@ def test_a_move_whose_relay_lost_its_nonce_is_relayed_again_once(
     """Written ahead, then the relayer's nonce is taken by another of its transactions: the stored
     relay can never be mined, the authorization is unused, so the sweep signs a new relay of it."""
     destination = Account.create().address
-    real_broadcast = rawtx.broadcast
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed before the broadcast")
-
-    monkeypatch.setattr(rawtx, "broadcast", killed)
-    with pytest.raises(RuntimeError):
+    with killed_before_broadcast(monkeypatch):
         wallet.export(shop.merchant_id, new_submission(), destination, None, lambda: None)
-    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
     with db.sessions() as session:
         [pending] = session.scalars(
             select(MerchantWalletMove).where(MerchantWalletMove.merchant_id == shop.merchant_id)
@@ -189,15 +182,8 @@ def test_a_move_whose_relay_lost_its_nonce_is_relayed_again_once(
 def test_a_pending_move_whose_msc_left_meanwhile_is_abandoned_not_kept_pending(
     db: Db, chain: Chain, shop: Shop, wallet: WalletMoves, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_broadcast = rawtx.broadcast
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed before the broadcast")
-
-    monkeypatch.setattr(rawtx, "broadcast", killed)
-    with pytest.raises(RuntimeError):
+    with killed_before_broadcast(monkeypatch):
         wallet.export(shop.merchant_id, new_submission(), Account.create().address, None, lambda: None)
-    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
     with db.sessions() as session:
         [stuck] = session.scalars(
             select(MerchantWalletMove).where(MerchantWalletMove.merchant_id == shop.merchant_id)
@@ -230,15 +216,8 @@ def test_the_finish_moves_command_finishes_what_a_crash_left(
     shop = custodial_shop(db, chain, accounts, custody, clock)
     moves = WalletMoves(db.sessions, RedemptionService(db.sessions, chain.platform, chain.redeemer), custody)
     destination = Account.create().address
-    real_broadcast = rawtx.broadcast
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed before the broadcast")
-
-    monkeypatch.setattr(rawtx, "broadcast", killed)
-    with pytest.raises(RuntimeError):
+    with killed_before_broadcast(monkeypatch):
         moves.export(shop.merchant_id, new_submission(), destination, None, lambda: None)
-    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
     shutil.copy(chain.deployment_file, tmp_path / "development.json")
     for name, value in {
         "MSC_DATABASE_URL": db.url,

@@ -15,14 +15,13 @@ from merchant_money import tasks as wallet_moves
 from merchant_money.models import MerchantWalletMove, WalletMoveStatus
 from merchant_money.redeem import new_submission
 from merchant_money.wallet import WalletMoves
-from settlement.redemption import rawtx
 from settlement.redemption.service import RedemptionService
 from settlement.workers import steps, tasks
 from settlement.workers.context import WorkerContext
 from settlement.workers.locking import StepLocks
 from settlement.workers.steps import FollowUp
 from tests.api.support import Db
-from tests.portal.money.conftest import FUNDS, Shop
+from tests.portal.money.conftest import FUNDS, Shop, killed_before_broadcast
 from tests.settlement.minting.support import Chain
 
 
@@ -48,15 +47,8 @@ def test_the_task_finishes_a_move_a_crash_left_unsent_once(
     db: Db, chain: Chain, shop: Shop, wallet: WalletMoves, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     destination = Account.create().address
-    real_broadcast = rawtx.broadcast
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("process killed before the broadcast")
-
-    monkeypatch.setattr(rawtx, "broadcast", killed)
-    with pytest.raises(RuntimeError):
+    with killed_before_broadcast(monkeypatch):
         wallet.export(shop.merchant_id, new_submission(), destination, None, lambda: None)
-    monkeypatch.setattr(rawtx, "broadcast", real_broadcast)
     ctx = WorkerContext(db.sessions, StepLocks(db.engine))
 
     def state() -> tuple[str, int, int]:
