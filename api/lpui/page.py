@@ -142,7 +142,7 @@ def lpui_page(
         trend=trend,
         unknown=unknown[0] if unknown else None,
         csv_url="/explorer/lpui.csv" + (f"?first={chosen[0]}&last={chosen[1]}" if chosen else ""),
-        path="/explorer/lpui",
+        here="/explorer/lpui?" + (f"first={chosen[0]}&last={chosen[1]}&" if chosen else ""),
     )
     response = HTMLResponse(body)
     chosen_language = supported(request.query_params.get(LANGUAGE_PARAM))
