@@ -18,7 +18,7 @@ from common.sql.helpers import utcnow
 from settlement.ledger import chart
 from settlement.ledger.flows import record_payout_paid, record_redemption
 from settlement.ledger.models import Currency
-from settlement.ledger.service import EntryDraft, credit, debit, post
+from settlement.ledger.service import EntryDraft, Leg, credit, debit, post
 from settlement.payouts.models import Payout
 from tests.settlement.ledger.support import BACKENDS, Clock, Db, _open, make_payment, unique
 
@@ -38,13 +38,13 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
     database.engine.dispose()
 
 
-def _entry(key: str, *legs: object, reference: str | None = None) -> EntryDraft:
+def _entry(key: str, *legs: Leg, reference: str | None = None) -> EntryDraft:
     return EntryDraft(
         idempotency_key=key,
         currency=Currency.IDR,
         kind="test",
         legs=tuple(legs),
-        reference=reference,  # type: ignore[arg-type]
+        reference=reference,
     )
 
 
