@@ -10,7 +10,6 @@ what the books, the Pi peer and the chain say.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from stellar_sdk import Keypair
@@ -52,6 +51,7 @@ from settlement.workers.inprocess import InProcessRunner
 from settlement.workers.settings import WorkerSettings
 from tests.settlement.minting.support import BUILD, Chain, deploy
 from tests.settlement.workers.support import dev_key
+from tests.support.browser import debian_chromium
 from webui.i18n import pi
 
 ANVIL_PORT = 8733
@@ -183,15 +183,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    """Debian's Chromium, headless (never downloaded)."""
+    with debian_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from launcher.checkout_demo import CHECKOUT_AMOUNT, pay_on_page
 from launcher.settlement_demo import HOLD_FAST_FORWARD_S
 from launcher.stack import DEMO_ADMIN_SECRET
 from settlement.paybacks.models import Payback
+from tests.support.browser import debian_chromium
 
 MSC = str(Path(sys.executable).with_name("msc"))
 API = "http://127.0.0.1:8000"
@@ -124,11 +125,9 @@ class Problems:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+    """Debian's Chromium, headless (never downloaded)."""
+    with debian_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _phone(browser: Browser, problems: Problems) -> Page:

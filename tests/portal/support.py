@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from accounts.models import Role
 from accounts.service import AccountService
@@ -40,6 +39,7 @@ from settlement.payments.models import PaymentStatus as S
 from settlement.payments.service import PaymentService
 from settlement.quotes.service import QuoteService, QuoteSettings
 from tests.api.support import BUILD_DIR, Db, Harness, MakeApi
+from tests.support.browser import debian_chromium
 from tests.support.factories import add_merchant
 
 PASSWORD = "kopi-tubruk-2026!"
@@ -335,14 +335,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless (never downloaded)."""
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with debian_chromium() as launched:
+        yield launched
 
 
 @dataclass

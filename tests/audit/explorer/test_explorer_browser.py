@@ -15,7 +15,6 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import socket
 import threading
 import time
@@ -30,7 +29,7 @@ from typing import Any
 import pytest
 import requests
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import insert
 from web3 import Web3
 
@@ -57,6 +56,7 @@ from settlement.payments.service import PaymentService
 from settlement.payouts.service import PayoutService
 from settlement.quotes.rates import FixedRateSource
 from settlement.quotes.service import QuoteService, QuoteSettings
+from tests.support.browser import debian_chromium
 
 PORT = 8740
 BUILD = PROJECT_ROOT / "build"
@@ -355,15 +355,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright never downloads a browser here)."""
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium must be installed (/usr/bin/chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    """Debian's Chromium, headless (never downloaded)."""
+    with debian_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
