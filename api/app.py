@@ -18,6 +18,7 @@ from api.carbon.endpoints import router as carbon_router
 from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
 from api.liabilities.endpoints import router as liabilities_router
+from api.lpui import metrics as lpui_metrics
 from api.lpui.endpoints import router as lpui_router
 from api.lpui.page import router as lpui_page_router
 from api.market.endpoints import router as market_router
@@ -110,6 +111,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = api_metrics
+    lpui_metrics.install(app)
     app.state.contracts = ContractsCatalog(chain_settings)
     app.state.quotes = QuoteService(rates, quote_settings or QuoteSettings.from_env())
     app.state.payments = PaymentService(app.state.quotes)

@@ -1,8 +1,11 @@
-"""Prometheus gauges of the LPUI, set whenever a computation ends (the latest day it covered).
+"""Prometheus gauges of the LPUI: the figures of the latest computed day, per kelurahan.
 
 They live on the process registry (``prometheus_client.REGISTRY``), which the API's ``/metrics``
-and a worker's metrics port serve. Labels: the Kemendagri code and the kelurahan's name, so the
-dashboard groups by code and shows the name.
+serves. They are set when a computation ends in this process (:func:`publish`) and, since the
+daily computation usually runs in its own short process (``python -m city.lpui compute``), from
+the stored rows (:func:`refresh`), which the API does on every scrape (:mod:`api.lpui.metrics`).
+Labels: the Kemendagri code and the kelurahan's name, so the dashboard groups by code and shows
+the name.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, Gauge
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from city.kelurahan import BY_CODE
 from city.lpui.compute import DayFigures
+from city.lpui.models import LpuiDaily
 
-__all__ = ["AVG_COUNT", "AVG_VALUE", "INDEX", "REGISTRY", "publish"]
+__all__ = ["AVG_COUNT", "AVG_VALUE", "INDEX", "REGISTRY", "publish", "refresh"]
 
 INDEX = Gauge(
     "msc_lpui_index",
@@ -40,11 +46,14 @@ AVG_VALUE = Gauge(
 
 
 def publish(figures: Iterable[DayFigures]) -> None:
-    """Sets the gauges to the figures of the latest day among ``figures`` (nothing if empty)."""
+    """Sets the gauges to the figures of the latest day among ``figures`` (nothing if empty); the
+    gauges' earlier label sets are cleared first, so a kelurahan no longer shown disappears."""
     rows = list(figures)
     if not rows:
         return
     latest = max(f.day for f in rows)
+    for gauge in (INDEX, AVG_COUNT, AVG_VALUE):
+        gauge.clear()
     for f in rows:
         if f.day != latest:
             continue
@@ -54,3 +63,21 @@ def publish(figures: Iterable[DayFigures]) -> None:
             INDEX.labels(**labels).set(f.index_bp)
         AVG_COUNT.labels(**labels).set(f.avg_count_milli)
         AVG_VALUE.labels(**labels).set(f.avg_value_sen)
+
+
+def refresh(session: Session) -> None:
+    """Sets the gauges from the stored rows of the latest computed day (nothing stored: unchanged)."""
+    latest = select(LpuiDaily.day).order_by(LpuiDaily.day.desc()).limit(1).scalar_subquery()
+    rows = session.scalars(select(LpuiDaily).where(LpuiDaily.day == latest)).all()
+    publish(
+        DayFigures(
+            kelurahan_code=r.kelurahan_code,
+            day=r.day,
+            tx_count=r.tx_count,
+            tx_value_sen=r.tx_value_sen,
+            avg_count_milli=r.avg_count_milli,
+            avg_value_sen=r.avg_value_sen,
+            index_bp=r.index_bp,
+        )
+        for r in rows
+    )

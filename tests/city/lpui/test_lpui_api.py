@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date, timedelta
 
+from city.lpui import metrics
 from city.lpui.compute import compute_range
 from city.lpui.settings import LpuiSettings
 from tests.api.support import MakeApi
@@ -93,3 +94,17 @@ def test_the_csv_has_every_row_exact_and_neutralised(books: Books, make_api: Mak
     taman = next(r for r in rows if r["kelurahan_code"] == TAMAN)
     assert (taman["index_bp"], taman["avg_count_milli"], taman["tx_value_sen"]) == ("8000", "667", "30000")
     assert next(r for r in rows if r["kelurahan_code"] == "unknown")["index_bp"] == ""
+
+
+def test_metrics_show_the_latest_stored_day_computed_by_another_process(
+    books: Books, make_api: MakeApi
+) -> None:
+    computed(books, date(2039, 11, 30))  # the latest day in the shared database
+    for gauge in (metrics.INDEX, metrics.AVG_COUNT, metrics.AVG_VALUE):
+        gauge.clear()  # as in an API process that did not compute
+    text = make_api().client.get("/metrics").text
+    assert 'msc_lpui_index{kelurahan="Taman",kelurahan_code="35.77.03.1009"} 8000.0' in text
+    assert 'msc_lpui_index{kelurahan="Kartoharjo",kelurahan_code="35.77.01.1008"} 7000.0' in text
+    assert 'msc_lpui_avg_value_sen{kelurahan="unknown",kelurahan_code="unknown"} 1667.0' in text
+    assert 'msc_lpui_index{kelurahan="unknown"' not in text
+    assert text.count("msc_lpui_index{") == 27
