@@ -301,6 +301,19 @@ def measure_market(accounts: Any, contracts: Any, chain: Any) -> dict[str, int]:
     return gas
 
 
+def measure_liabilities(accounts: Any, contracts: Any, chain: Any) -> dict[str, int]:
+    """Deploys LiabilityAttestation and measures a month's publish (the first period also writes
+    the latest-period slot from zero)."""
+    owner = accounts[0]
+    attestation = contracts.LiabilityAttestation.deploy(owner, owner, {"from": owner})
+    gas: dict[str, int] = {}
+    first = attestation.publish(202611, b"\x01" * 32, 10**12, chain.height, {"from": owner})
+    gas["liabilities publish (first period)"] = first.gas_used
+    later = attestation.publish(202612, b"\x02" * 32, 10**12, chain.height, {"from": owner})
+    gas["liabilities publish (next period)"] = later.gas_used
+    return gas
+
+
 def render_platform(gas: dict[str, int]) -> str:
     """LockStaking and MerchantEscrow beside their anchors, as a Markdown table."""
     lines = ["| operation | gas | anchor | anchor gas | vs anchor |", "| --- | ---: | --- | ---: | ---: |"]
@@ -346,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         platform = measure_platform(brownie.accounts, proj, brownie.chain)
         carbon = measure_carbon(brownie.accounts, proj, brownie.chain)
         market = measure_market(brownie.accounts, proj, brownie.chain)
+        liabilities = measure_liabilities(brownie.accounts, proj, brownie.chain)
     finally:
         network.disconnect()
     print("\nGas used per transaction (anvil, solc 0.8.30, optimizer 10,000 runs):\n")
@@ -371,12 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     print(render_platform(carbon))
     print("\nCarbonMarket (delivery-versus-payment fills of signed orders):\n")
     print(render_platform(market))
+    print("\nLiabilityAttestation (the monthly proof-of-liabilities root):\n")
+    print(render_platform(liabilities))
     if args.write_snapshot:
         snapshot = {
             "MadiunStableCoin": table.gas["MSC"],
             "platform": platform,
             "carbon": carbon,
             "market": market,
+            "liabilities": liabilities,
         }
         SNAPSHOT.write_text(json.dumps(snapshot, indent=2) + "\n")
         print(f"\nwrote {SNAPSHOT.relative_to(ROOT)}")

@@ -12,7 +12,14 @@ import json
 
 import brownie
 
-from bench.gas import SNAPSHOT, measure, measure_carbon, measure_market, measure_platform
+from bench.gas import (
+    SNAPSHOT,
+    measure,
+    measure_carbon,
+    measure_liabilities,
+    measure_market,
+    measure_platform,
+)
 
 
 def _drift(expected: dict[str, int], actual: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -45,4 +52,10 @@ def test_gas_carbonMatchesCommittedSnapshot() -> None:
 def test_gas_marketMatchesCommittedSnapshot() -> None:
     expected = json.loads(SNAPSHOT.read_text())["market"]
     drift = _drift(expected, measure_market(brownie.accounts, brownie, brownie.chain))
+    assert drift == {}, f"gas changed (snapshot, now): {drift}; run `python bench/gas.py --write-snapshot`"
+
+
+def test_gas_liabilityPublishMatchesCommittedSnapshot() -> None:
+    expected = json.loads(SNAPSHOT.read_text())["liabilities"]
+    drift = _drift(expected, measure_liabilities(brownie.accounts, brownie, brownie.chain))
     assert drift == {}, f"gas changed (snapshot, now): {drift}; run `python bench/gas.py --write-snapshot`"
