@@ -30,8 +30,11 @@ Ledger entries carry the wall-clock posting time (the ledger flows take no clock
 
 Deterministic and resumable: the random draws depend only on the seed; a merchant is known by its
 Pi username ``simulasi_<seed>_<n>`` and a payment by its Pi payment id
-``simulasi-<seed>-<merchant>-<day>-<n>``, so a second run of the same command (after a crash, say)
-finishes what is missing, from the status each payment reached, and creates nothing twice.
+``simulasi-<seed>-<merchant>-<YYYYMMDD>-<n>``, so a second run of the same command (same
+``--end``; after a crash, say) finishes what is missing, from the status each payment reached, and
+creates nothing twice. A run whose draws disagree with a payment of its seed already there on its
+days (another plan with the same seed) stops with ``pilot_plan_mismatch`` before writing any
+payment, instead of mixing the two.
 """
 
 from __future__ import annotations
@@ -55,13 +58,16 @@ from api.merchants.models import Merchant
 from api.merchants.schemas import MerchantCreate
 from city.kelurahan import KELURAHAN
 from common.errors import ConflictError, ValidationError
+from common.money import format_idr
 from common.sql.engine import create_engine_from_url, make_sessionmaker
+from common.sql.migrate import upgrade
 from settlement.ledger import flows
 from settlement.payments.models import Payment
 from settlement.payments.models import PaymentStatus as S
 from settlement.payments.service import PaymentService
 from settlement.quotes.rates import FixedRateSource
 from settlement.quotes.service import QuoteService, QuoteSettings
+from webui.i18n import pi
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 PREFIX = "[SIMULASI] "
@@ -97,6 +103,20 @@ class RealMerchantsPresentError(ConflictError):
         super().__init__(
             f"the database holds {count} real merchant(s): run the pilot on a database of its own",
             real_merchants=count,
+        )
+
+
+class PlanMismatchError(ConflictError):
+    """A payment of this seed, merchant and day exists with another amount: another plan (other
+    merchant count or days) with the same seed made it."""
+
+    code = "pilot_plan_mismatch"
+
+    def __init__(self, pi_payment_id: str) -> None:
+        super().__init__(
+            f"simulated payment {pi_payment_id} was made by another plan with the same seed: resume with "
+            "the same --merchants, --days and --end, or use another --seed or database",
+            pi_payment_id=pi_payment_id,
         )
 
 
@@ -230,6 +250,7 @@ class Pilot:
         if require_pilot_database:
             self._refuse_real_merchants()
         ids = [self._merchant(i) for i in range(self.plan.merchants)]
+        self._refuse_another_plans_payments(ids)
         summary = PilotSummary(merchants=len(ids))
         for sale in sales(self.plan):
             if not sale.in_pi:
@@ -241,6 +262,39 @@ class Pilot:
             summary.pi_minor += payment.pi_amount
             summary.payment_ids.append(str(payment.id))
         return summary
+
+    def pi_payment_id(self, sale: Sale) -> str:
+        """The Pi payment id the sale's payment is known by (seed, merchant, Jakarta date, number)."""
+        day = (self.plan.first_day + timedelta(days=sale.day)).strftime("%Y%m%d")
+        return f"simulasi-{self.plan.seed}-{sale.merchant:03d}-{day}-{sale.number}"
+
+    def _refuse_another_plans_payments(self, merchant_ids: list[str]) -> None:
+        """Before any payment is written: every payment of this seed on the plan's days must be one
+        the plan draws, to the same merchant for the same amount (else another plan made it).
+
+        Raises:
+            PlanMismatchError: one is not.
+        """
+        planned = {
+            self.pi_payment_id(sale): (merchant_ids[sale.merchant], sale.rupiah * 100)
+            for sale in sales(self.plan)
+            if sale.in_pi
+        }
+        days = {(self.plan.first_day + timedelta(days=d)).strftime("%Y%m%d") for d in range(self.plan.days)}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Payment.pi_payment_id, Payment.merchant_id, Payment.idr_amount).where(
+                    Payment.pi_payment_id.startswith(f"simulasi-{self.plan.seed}-", autoescape=True)
+                )
+            ).all()
+        for pi_payment_id, merchant_id, idr_amount in rows:
+            parts = pi_payment_id.split("-")
+            if (
+                len(parts) == 5
+                and parts[3] in days
+                and planned.get(pi_payment_id) != (merchant_id, idr_amount)
+            ):
+                raise PlanMismatchError(pi_payment_id)
 
     def _refuse_real_merchants(self) -> None:
         with self.sessions() as session:
@@ -267,7 +321,7 @@ class Pilot:
     def _payment(self, sale: Sale, merchant_id: str) -> Payment:
         """The sale's payment, completed; each step in its own transaction, as the workers make
         them, resumed from the status an earlier run left it in."""
-        pi_payment_id = f"simulasi-{self.plan.seed}-{sale.merchant:03d}-{sale.day:03d}-{sale.number}"
+        pi_payment_id = self.pi_payment_id(sale)
         txid = hashlib.sha256(pi_payment_id.encode()).hexdigest()
         self.clock.now = sale.at
         with self.sessions.begin() as session:
@@ -279,6 +333,8 @@ class Pilot:
                 payment = self.payments.create(
                     session, pi_payment_id=pi_payment_id, merchant_id=merchant_id, quote_id=quote.id
                 )
+            if payment.merchant_id != merchant_id or payment.idr_amount != sale.rupiah * 100:
+                raise PlanMismatchError(pi_payment_id)
             payment_id, status = payment.id, S(payment.status)
         if status == S.INCOMPLETE:
             self.clock.now = sale.at + STEP
@@ -346,8 +402,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI: runs the plan and prints what is in the database."""
+    """The CLI: migrates the database (to every head), runs the plan and prints what it left."""
     args = _parse(argv)
+    upgrade(args.database_url)
     end = args.end or datetime.now(JAKARTA).date()
     plan = PilotPlan(merchants=args.merchants, days=args.days, seed=args.seed, end=end)
     engine = create_engine_from_url(args.database_url)
@@ -358,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"pilot {plan.first_day}..{plan.end - timedelta(days=1)} seed {plan.seed}: "
         f"{summary.merchants} simulated merchants, {summary.pi_payments} Pi payments "
-        f"(Rp {summary.idr_sen // 100:,}, {summary.pi_minor} x 10^-7 Pi), "
+        f"({format_idr(summary.idr_sen)}, {pi(summary.pi_minor)}), "
         f"{summary.msc_sales} MSC sales drawn but not generated"
     )
     return 0

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.merchants.models import Merchant
 from city.kelurahan import BY_CODE
-from launcher.pilot import JAKARTA, PREFIX, Pilot, PilotPlan, RealMerchantsPresentError, main
+from launcher.pilot import (
+    JAKARTA,
+    PREFIX,
+    Pilot,
+    PilotPlan,
+    PlanMismatchError,
+    RealMerchantsPresentError,
+    main,
+)
 from settlement.ledger import chart, flows
 from settlement.ledger.repository import entry_imbalances
 from settlement.ledger.service import balance_of
@@ -162,3 +170,17 @@ def test_aRunCrashedMidway_isFinishedByTheNext_asIfItHadNotCrashed(
         assert set(session.scalars(select(Payment.status))) == {PaymentStatus.COMPLETED}
         assert entry_imbalances(session) == []
         assert balance_of(session, chart.PI_PLATFORM_WALLET) == expected.pi_minor
+
+
+def test_anotherPlanWithTheSameSeed_neverReusesOrMixesPayments(make_db: MakeDb) -> None:
+    _, sessions = make_db()
+    first = Pilot(sessions, SMALL).run()
+    later = Pilot(sessions, PilotPlan(merchants=10, days=7, seed=7, end=date(2026, 12, 1))).run()
+    merchants, payments, idr, _ = _state(sessions)
+    assert merchants == 10  # the same simulated merchants, onboarded once
+    assert payments == first.pi_payments + later.pi_payments  # other days: other payments
+    assert idr == first.idr_sen + later.idr_sen
+    before = _state(sessions)
+    with pytest.raises(PlanMismatchError):
+        Pilot(sessions, PilotPlan(merchants=5, days=7, seed=7, end=END)).run()
+    assert _state(sessions) == before  # refused before any payment was written
