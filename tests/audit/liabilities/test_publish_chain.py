@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
@@ -27,6 +28,9 @@ from chain.settings import PROJECT_ROOT
 from chain.signer import Signer, dev_private_key
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
+from indexer.cli import build_pipeline
+from indexer.settings import IndexerSettings
+from indexer.store import DECODED
 from settlement.ledger import chart
 from settlement.ledger.models import Currency
 from settlement.ledger.service import EntryDraft, credit, debit, post
@@ -196,3 +200,30 @@ def test_verifierFails_whenReservesDoNotCoverSupplyPlusLiabilities(world: World,
         proof = merchant_proof(s, "2026-11", "m-huge", SECRET.encode()).to_json()
     result = _run_verifier(world, proof, tmp_path)
     assert result.returncode == 1 and "reserves" in result.stdout
+
+
+def test_theIndexerMirrorsThePublishedPeriod(world: World) -> None:
+    _owe(world, "m-a", 500)
+    done = publish_period(world.sessions, world.attester, "2026-11", SECRET.encode())
+    settings = IndexerSettings(
+        database_url=world.url,
+        rpc_url=f"http://127.0.0.1:{PORT}",
+        deployment_file=world.deployment_file,
+        build_dir=BUILD,
+        rpc_backoff_s=0.01,
+    )
+    build_pipeline(settings).run(follow=False)
+    engine = create_engine_from_url(world.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(DECODED.c.contract, DECODED.c.tx_hash, DECODED.c.args).where(
+                    DECODED.c.event == "LiabilitiesAttested"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1
+    contract, tx_hash, args = rows[0]
+    assert (contract, tx_hash) == ("LiabilityAttestation", done.tx_hash)
+    assert int(args["period"]) == 202611 and int(args["total"]) == 500
