@@ -92,7 +92,10 @@ def _range(session: Session, first: date | None, last: date | None) -> tuple[dat
     end = last or reading.latest_day(session)
     if end is None:
         return None
-    return first or end - timedelta(days=DEFAULT_DAYS - 1), end
+    default_first = (
+        end - timedelta(days=DEFAULT_DAYS - 1) if end - date.min >= timedelta(DEFAULT_DAYS) else end
+    )
+    return first or default_first, end
 
 
 def city_average(rows: list[LpuiRow]) -> int:

@@ -196,6 +196,8 @@ def compute_range(
     """Recomputes and stores the LPUI of every day in ``first`` .. ``last`` (replacing rows there),
     in the caller's transaction; ``on_computed`` gets the figures (e.g. to update gauges)."""
     check_range(first, last)
+    if first - date.min < timedelta(days=settings.window_days):
+        raise InvalidRangeError(f"a window of {settings.window_days} days before {first} is not a date")
     totals = daily_totals(session, first - timedelta(days=settings.window_days - 1), last)
     figures = figures_for(totals, first, last, settings)
     session.execute(delete(LpuiDaily).where(LpuiDaily.day >= first, LpuiDaily.day <= last))

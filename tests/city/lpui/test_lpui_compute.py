@@ -168,3 +168,5 @@ def test_recomputing_is_idempotent_and_follows_the_books(books: Books) -> None:
 def test_a_reversed_range_is_refused(books: Books) -> None:
     with books.db.sessions.begin() as session, pytest.raises(InvalidRangeError):
         compute_range(session, date(2036, 1, 2), date(2036, 1, 1), LpuiSettings.from_env({}))
+    with books.db.sessions.begin() as session, pytest.raises(InvalidRangeError):
+        compute_range(session, date(1, 1, 2), date(1, 1, 3), LpuiSettings.from_env({}))
