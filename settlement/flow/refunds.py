@@ -48,6 +48,7 @@ from settlement.pi.horizon import (
     PiPayoutExpiredError,
     PiSubmitRejectedError,
     PiTransaction,
+    payout_record,
 )
 from settlement.pi.platform_client import (
     PiAlreadyCancelledError,
@@ -246,16 +247,7 @@ class PiRefundService:
             refund.pi_payment_id,
             timeout_seconds=self.settings.refund_timeout_seconds,
         )
-        preconditions = envelope.transaction.preconditions
-        bounds = preconditions.time_bounds if preconditions is not None else None
-        self._update(
-            refund.id,
-            R.CREATED,
-            R.SUBMITTED,
-            txid=envelope.hash_hex(),
-            envelope_xdr=envelope.to_xdr(),
-            max_time=bounds.max_time if bounds is not None else None,
-        )
+        self._update(refund.id, R.CREATED, R.SUBMITTED, **payout_record(envelope))
 
     def _submit(self, refund: PiRefund) -> None:
         assert refund.envelope_xdr is not None and refund.txid is not None

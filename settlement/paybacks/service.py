@@ -77,6 +77,7 @@ from settlement.pi.horizon import (
     PiPayoutExpiredError,
     PiSubmitRejectedError,
     PiTransaction,
+    payout_record,
 )
 from settlement.pi.platform_client import (
     PiOngoingPaymentFoundError,
@@ -472,16 +473,7 @@ class PaybackService:
             payback.pi_payment_id,
             timeout_seconds=self.settings.refund_timeout_seconds,
         )
-        preconditions = envelope.transaction.preconditions
-        bounds = preconditions.time_bounds if preconditions is not None else None
-        self._move(
-            payback.id,
-            B.PI_CREATED,
-            B.PI_SUBMITTED,
-            txid=envelope.hash_hex(),
-            envelope_xdr=envelope.to_xdr(),
-            max_time=bounds.max_time if bounds is not None else None,
-        )
+        self._move(payback.id, B.PI_CREATED, B.PI_SUBMITTED, **payout_record(envelope))
         self.hook("pi_submitted")
 
     def _submit(self, payback: Payback) -> None:

@@ -426,3 +426,16 @@ class PiHorizon:
             raise PiHorizonUnavailableError(f"Pi Horizon unreachable for {subject}: {exc}") from exc
         except BadRequestError as exc:
             raise PiHorizonError(f"Pi Horizon refused the request for {subject}: {exc.detail}") from exc
+
+
+def payout_record(envelope: TransactionEnvelope) -> dict[str, Any]:
+    """What a payout's record keeps of its signed envelope BEFORE it is submitted: the txid, the
+    envelope itself (resubmitted unchanged after a crash or a 5xx) and the last second it can land
+    (``max_time``, after which it is known never to land and may be signed again)."""
+    preconditions = envelope.transaction.preconditions
+    bounds = preconditions.time_bounds if preconditions is not None else None
+    return {
+        "txid": envelope.hash_hex(),
+        "envelope_xdr": envelope.to_xdr(),
+        "max_time": bounds.max_time if bounds is not None else None,
+    }
