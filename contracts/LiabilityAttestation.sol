@@ -32,7 +32,8 @@ contract LiabilityAttestation is ILiabilityAttestation, AccessControl {
         if (period <= _latestPeriod) revert LiabilityPeriodNotAfterLatest(period, _latestPeriod);
         if (blockNumber > block.number) revert LiabilityBlockInFuture(blockNumber, block.number);
         if (root == bytes32(0)) revert LiabilityRootZero();
-        _attestations[period] = Attestation(root, total, blockNumber, uint64(block.timestamp));
+        // blockNumber <= block.number and block.timestamp both fit 64 bits for billions of years.
+        _attestations[period] = Attestation(root, total, uint64(blockNumber), uint64(block.timestamp));
         _latestPeriod = period;
         emit LiabilitiesAttested(period, root, total, blockNumber, msg.sender);
     }

@@ -13,11 +13,12 @@ pragma solidity 0.8.30;
 /// - periods are strictly increasing, so the latest period is the greatest one published;
 /// - only ATTESTER_ROLE publishes.
 interface ILiabilityAttestation {
-    /// @notice One published period: the tree's root, its total (sen) and the block it is as of.
+    /// @notice One published period: the tree's root, its total (sen), the block it is as of and
+    /// when it was published (the two last share one storage word).
     struct Attestation {
         bytes32 root;
         uint256 total;
-        uint256 blockNumber;
+        uint64 blockNumber;
         uint64 publishedAt;
     }
 
