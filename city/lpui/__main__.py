@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from city.lpui.compute import compute_range, jakarta_day
 from city.lpui.metrics import publish
 from city.lpui.settings import LpuiSettings
@@ -36,6 +38,12 @@ def compute(args: argparse.Namespace) -> int:
     except MSCError as exc:
         print(exc.message, file=sys.stderr)
         return 2
+    except IntegrityError:  # another computation of overlapping days committed first
+        print(
+            "another computation of these days committed meanwhile; nothing was written, rerun",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         engine.dispose()
     summary = {"from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1}

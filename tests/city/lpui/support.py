@@ -1,7 +1,8 @@
 """Settled payments at chosen moments, made the way the settlement makes them.
 
 The ``db`` fixture is shared by the session, so each test works on its own days (far apart in
-2031..2040) and never sees another test's payments inside its windows.
+2031..2040) and never sees another test's payments inside its windows; 2100-01-01 is kept for the
+metrics test, which needs the latest day in the database.
 """
 
 from __future__ import annotations
