@@ -6,8 +6,12 @@ import brownie
 import pytest
 from brownie import LiabilityAttestation, accounts, chain, web3
 from eth_utils import keccak
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tests.support.brownie_errors import err
+from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
 
 ROOT = "0x" + "ab" * 32
 OTHER_ROOT = "0x" + "cd" * 32
@@ -68,3 +72,40 @@ def test_publish_revertsOnFutureBlockAndZeroRoot(attestation) -> None:  # type: 
 def test_attestation_revertsForUnknownPeriod(attestation) -> None:  # type: ignore[no-untyped-def]
     with brownie.reverts(err("LiabilityPeriodUnknown", 202501)):
         attestation.attestation(202501)
+
+
+def test_attestation_invariantsHold(attestation) -> None:  # type: ignore[no-untyped-def]
+    """A model of the published periods runs beside the contract: every publish is accepted exactly
+    when its period is valid and after the latest one; a stored period never changes afterwards."""
+    chain.snapshot()
+    periods = st.integers(min_value=202_500, max_value=202_813)
+
+    class Machine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            chain.revert()
+            self.stored: dict[int, tuple[str, int]] = {}
+            self.latest = 0
+
+        @rule(period=periods, total=st.integers(min_value=0, max_value=10**30), tag=st.integers(1, 250))
+        def publish(self, period: int, total: int, tag: int) -> None:
+            root = "0x" + f"{tag:02x}" * 32
+            valid = 1 <= period % 100 <= 12 and period > self.latest
+            if valid:
+                attestation.publish(period, root, total, 0, {"from": accounts[5]})
+                self.stored[period], self.latest = (root[2:], total), period
+            else:
+                with brownie.reverts():
+                    attestation.publish(period, root, total, 0, {"from": accounts[5]})
+
+        @invariant()
+        def storedPeriodsNeverChange(self) -> None:
+            assert attestation.latestPeriod() == self.latest
+            for period, (root, total) in self.stored.items():
+                got = attestation.attestation(period)
+                assert (got[0].hex(), got[1]) == (root, total)
+
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+    )
