@@ -29,7 +29,10 @@ def test_compute_writes_the_range_and_says_so(
     }
     with books.db.sessions() as session:
         winongo = session.scalars(
-            select(LpuiDaily).where(LpuiDaily.kelurahan_code == "35.77.02.1005").order_by(LpuiDaily.day)
+            select(LpuiDaily)
+            .where(LpuiDaily.kelurahan_code == "35.77.02.1005")
+            .where(LpuiDaily.day.between(date(2040, 6, 1), date(2040, 6, 3)))
+            .order_by(LpuiDaily.day)
         ).all()
     assert [(r.day.day, r.window_days, r.tx_count, r.index_bp) for r in winongo] == [
         (1, 2, 1, 10_000),
