@@ -64,6 +64,14 @@ def onchain_root(contract: Contract, period: str) -> str | None:
     return "0x" + bytes(stored[0]).hex()
 
 
+def publish_tx(contract: Contract, period: str, from_block: int) -> str | None:
+    """The transaction that published ``period`` (its ``LiabilitiesAttested`` event), if found."""
+    logs = contract.events.LiabilitiesAttested.get_logs(
+        argument_filters={"period": period_number(period)}, from_block=from_block
+    )
+    return logs[0]["transactionHash"].to_0x_hex() if logs else None
+
+
 def _snapshot(session: Session, period: str) -> LiabilitySnapshot:
     snapshot = session.scalar(
         select(LiabilitySnapshot).where(LiabilitySnapshot.period == period).with_for_update()
@@ -101,7 +109,8 @@ def publish_period(
                 if on_chain is not None and on_chain != snapshot.root:
                     raise ConflictError("the chain holds another root for this period", period=period)
                 if on_chain == snapshot.root:
-                    _set(snapshot, SnapshotStatus.CONFIRMED, snapshot.tx_hash, None)
+                    tx_hash = publish_tx(attester.contract, period, snapshot.block_number)
+                    _set(snapshot, SnapshotStatus.CONFIRMED, tx_hash, None)
                     return _published(snapshot)
                 fn = attester.contract.functions.publish(
                     period_number(period),

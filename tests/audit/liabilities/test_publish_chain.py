@@ -227,3 +227,15 @@ def test_theIndexerMirrorsThePublishedPeriod(world: World) -> None:
     contract, tx_hash, args = rows[0]
     assert (contract, tx_hash) == ("LiabilityAttestation", done.tx_hash)
     assert int(args["period"]) == 202611 and int(args["total"]) == 500
+
+
+def test_writtenSnapshotAlreadyOnChain_isConfirmedFromTheEvent_notSentAgain(world: World) -> None:
+    _owe(world, "m-a", 321)
+    done = publish_period(world.sessions, world.attester, "2026-11", SECRET.encode())
+    with world.sessions.begin() as s:  # as if the broadcast's answer was lost and the row reset
+        snapshot = get_snapshot(s, "2026-11")
+        snapshot.status, snapshot.tx_hash = "written", None
+    block = world.w3.eth.block_number
+    again = publish_period(world.sessions, world.attester, "2026-11", SECRET.encode())
+    assert again == done and again.tx_hash is not None
+    assert world.w3.eth.block_number == block and len(_events(world)) == 1
