@@ -28,13 +28,15 @@ from audit.csv_safe import text_cell
 from audit.explorer.endpoints import STATIC_URL
 from city.kelurahan import KELURAHAN
 from city.lpui import reading
-from city.lpui.compute import days, round_half_up
+from city.lpui.compute import InvalidRangeError, days, round_half_up
 from city.lpui.reading import LpuiRow
 from common.errors import MSCError
 from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, negotiate, supported
 
 TEMPLATES = PageTemplates([Path(__file__).resolve().parents[2] / "audit" / "explorer" / "templates"])
 DEFAULT_DAYS = 14
+MAX_PAGE_DAYS = 92
+"""The most days the page shows (a quarter); the CSV and the API take longer ranges."""
 BANDS = 5
 CSV_COLUMNS = (
     "day",
@@ -113,6 +115,8 @@ def lpui_page(
     try:
         with sessions() as session:
             chosen = _range(session, first, last)
+            if chosen and (chosen[1] - chosen[0]).days >= MAX_PAGE_DAYS:
+                raise InvalidRangeError(f"the page shows at most {MAX_PAGE_DAYS} days; the CSV has more")
             rows = reading.rows_between(session, *chosen) if chosen else []
     except MSCError as exc:
         body = TEMPLATES.render("lpui.html", language, static=STATIC_URL, error=exc.message, span=None)
@@ -125,9 +129,12 @@ def lpui_page(
         (r for r in rows if r.day == last_day and r.index_bp is not None),
         key=lambda r: (-(r.index_bp or 0), r.kelurahan_code),
     )
+    by_day: dict[date, list[LpuiRow]] = {}
+    for r in rows:
+        by_day.setdefault(r.day, []).append(r)
     trend = []
     for d in shown:
-        day_rows = [r for r in rows if r.day == d]
+        day_rows = by_day.get(d, [])
         average = city_average(day_rows)
         trend.append(
             (d, average, Cell(None).band if not day_rows else f"lpui-b{min(average * BANDS // 10_000, 4)}")

@@ -65,6 +65,9 @@ def test_the_api_serves_exact_integers_and_the_ranking(books: Books, make_api: M
     assert client.get("/explorer/lpui", params=early).status_code == 200  # no day before date.min
     assert client.get("/explorer/lpui.csv", params=early).text.count("\n") == 1
     assert client.get("/explorer/lpui", params=backwards).status_code == 422
+    too_long = {"first": "2037-01-01", "last": "2037-04-03"}  # 93 days: more than the page shows
+    assert client.get("/explorer/lpui", params=too_long).status_code == 422
+    assert client.get("/explorer/lpui.csv", params=too_long).status_code == 200
     assert client.get("/explorer/lpui.csv", params=backwards).status_code == 422
 
 
