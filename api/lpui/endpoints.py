@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import get_sessions
 from api.errors import error_responses
 from city.lpui import reading
+from city.lpui.compute import InvalidRangeError
 from common.errors import NotFoundError
 
 router = APIRouter(prefix="/v1/lpui", tags=["city"])
 Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+MAX_DAYS = 366
+"""The most days one ``/v1/lpui`` answer covers (28 rows a day)."""
 
 
 class NoLpuiError(NotFoundError):
@@ -34,8 +37,10 @@ def lpui_range(
     first: Annotated[date, Query(alias="from", description="First Asia/Jakarta day (YYYY-MM-DD).")],
     last: Annotated[date, Query(alias="to", description="Last day, inclusive.")],
 ) -> dict[str, Any]:
-    """Every stored row of the range, by day then Kemendagri code (``unknown``: merchants in no
-    kelurahan of the city; its ``index_bp`` is null)."""
+    """Every stored row of the range (at most 366 days), by day then Kemendagri code
+    (``unknown``: merchants in no kelurahan of the city; its ``index_bp`` is null)."""
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidRangeError(f"one answer covers at most {MAX_DAYS} days")
     with sessions() as session:
         rows = reading.rows_between(session, first, last)
     return {"from": first.isoformat(), "to": last.isoformat(), "rows": [r.as_json() for r in rows]}

@@ -61,6 +61,8 @@ def test_the_api_serves_exact_integers_and_the_ranking(books: Books, make_api: M
     assert missing.status_code == 404 and missing.json()["error"] == "lpui_not_computed"
     reversed_range = client.get("/v1/lpui", params={"from": "2037-08-17", "to": "2037-08-16"})
     assert reversed_range.status_code == 422
+    two_years = client.get("/v1/lpui", params={"from": "2036-01-01", "to": "2037-12-31"})
+    assert two_years.status_code == 422 and two_years.json()["error"] == "invalid_day_range"
     early, backwards = {"last": "0001-01-03"}, {"first": "9999-12-31", "last": "0001-01-01"}
     assert client.get("/explorer/lpui", params=early).status_code == 200  # no day before date.min
     assert client.get("/explorer/lpui.csv", params=early).text.count("\n") == 1
