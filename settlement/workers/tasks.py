@@ -30,6 +30,7 @@ def _finish_wallet_moves(ctx: WorkerContext) -> StepResult:
 
     return wallet_moves.finish(ctx)
 
+
 TASKS: Mapping[str, Step] = MappingProxyType(
     {
         steps.APPROVE: steps.approve_payment,
