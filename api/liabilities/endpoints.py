@@ -63,13 +63,15 @@ def get_period(period: str, sessions: Sessions) -> LiabilityPeriodRead:
     summary="The calling merchant's proof of liabilities (merchant)",
 )
 def get_my_proof(
-    period: str,
-    principal: MerchantKey,
-    sessions: Sessions,
-    secret: Annotated[bytes, Depends(get_salt_secret)],
+    period: str, principal: MerchantKey, sessions: Sessions, request: Request
 ) -> LiabilityProofRead:
-    """The merchant's salt, amounts, leaf and siblings in ``period``'s tree."""
+    """The merchant's salt, amounts, leaf and siblings in ``period``'s tree.
+
+    The period is checked and its snapshot found before the salt secret is read: a malformed
+    period is a 422 and a period never taken a 404 on any server, configured or not.
+    """
     merchant_id = str(principal.merchant_id)
     with sessions() as session:
-        proof = merchant_proof(session, period, merchant_id, secret)
+        get_snapshot(session, period)
+        proof = merchant_proof(session, period, merchant_id, get_salt_secret(request))
     return LiabilityProofRead.model_validate(proof.to_json())
