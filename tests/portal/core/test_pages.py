@@ -100,3 +100,19 @@ def test_cashier_creates_shares_and_cancels_a_payment_request(portal: Portal) ->
             select(func.count()).select_from(PaymentRequest).where(PaymentRequest.merchant_id == shop)
         )
     assert count == 1
+
+
+def test_payment_list_pages_newest_first_with_older_and_newer_links(portal: Portal) -> None:
+    shop = portal.add_merchant()
+    oldest = portal.pay(shop, 1_000)
+    for i in range(25):  # one page is 25 rows (MSC_PORTAL_PAGE_SIZE)
+        portal.pay(shop, 2_000 + i)
+    owner = portal.owner_client(shop)
+    first = owner.get(f"/portal/m/{shop}/payments")
+    assert first.text.count("data-payment=") == 25 and str(oldest) not in first.text
+    assert 'id="prev"' not in first.text
+    older = re.search(r'<a id="next" href="([^"]+)"', first.text)
+    assert older is not None
+    second = owner.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count("data-payment=") == 1 and str(oldest) in second.text
+    assert 'id="prev"' in second.text and 'id="next"' not in second.text
