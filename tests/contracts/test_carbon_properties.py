@@ -11,11 +11,10 @@ import hashlib
 
 import brownie
 from brownie import accounts, chain
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
+from tests.support.profile import stateful_settings
 
 HOLDERS = (7, 8, 9)
 YEARS = (2024, 2025)
@@ -102,5 +101,5 @@ def test_carbon_invariants_hold(carbon, roles):
 
     run_state_machine_as_test(
         CarbonMachine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )

@@ -18,14 +18,13 @@ import os
 import brownie
 from brownie import accounts, chain
 from eth_utils import keccak
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from chain import eip712
 from chain.signer import Signer
 from tests.contracts.conftest import DAY
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS, block_time
+from tests.support.profile import block_time, stateful_settings
 
 HELD, DISPUTED, RELEASED, REFUNDED, SPLIT = 1, 2, 3, 4, 5
 FINAL = {RELEASED, REFUNDED, SPLIT}
@@ -212,5 +211,5 @@ def test_escrow_invariants_hold(escrow, funded, roles):
 
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )

@@ -6,12 +6,11 @@ import brownie
 import pytest
 from brownie import LiabilityAttestation, accounts, chain, web3
 from eth_utils import keccak
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tests.support.brownie_errors import err
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
+from tests.support.profile import stateful_settings
 
 ROOT = "0x" + "ab" * 32
 OTHER_ROOT = "0x" + "cd" * 32
@@ -119,5 +118,5 @@ def test_attestation_invariantsHold(attestation) -> None:  # type: ignore[no-unt
 
     run_state_machine_as_test(
         Machine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import brownie
 from brownie import accounts
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from chain.signer import Signer
 from tests.contracts.test_market import BUY, SELL, TOKEN, fill, order
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
+from tests.support.profile import stateful_settings
 
 TRADERS = (7, 8, 9)
 
@@ -80,5 +79,5 @@ def test_market_conserves_msc_and_credits(market, funded, carbon, roles):
 
     run_state_machine_as_test(
         MarketMachine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import brownie
 from brownie import accounts, chain
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from chain.signer import Signer
 from tests.contracts.conftest import MINTER_ALLOWANCE, RESERVES
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS, block_time
+from tests.support.profile import block_time, stateful_settings
 from tests.support.signing import sign_authorization, sign_permit
 
 HOLDERS = (6, 7, 8, 9)  # minter, alice, bob, carol
@@ -269,5 +268,5 @@ def test_msc_invariants_hold(msc, roles):
 
     run_state_machine_as_test(
         MSCMachine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )

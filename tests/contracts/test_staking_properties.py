@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import brownie
 from brownie import accounts, chain
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tests.contracts.conftest import DAY, TIER_30, TIER_90
-from tests.support.profile import STATEFUL_EXAMPLES, STATEFUL_STEPS
+from tests.support.profile import stateful_settings
 
 HOLDERS = (7, 8, 9)
 PENALTY_RECIPIENT = 4  # roles.rescuer in the staking fixture
@@ -146,5 +145,5 @@ def test_staking_invariants_hold(staking, funded, roles):
 
     run_state_machine_as_test(
         StakingMachine,
-        settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS, deadline=None),
+        settings=stateful_settings(),
     )
