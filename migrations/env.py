@@ -39,7 +39,10 @@ MODEL_MODULES = (
     "merchant_money.models",
     "merchant_refunds.models",
     "city.lpui.models",
+    "city.credit.models",
+    "city.forecast.models",
     "audit.liabilities.models",
+    "audit.monthly.models",
 )
 
 for module in MODEL_MODULES:
