@@ -14,10 +14,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.merchants.models import Merchant
 from api.quotes.models import QuoteOwner
+from city.credit.models import Lender
 from common.sql.base import Base
 from common.sql.helpers import UtcDateTime
 
-__all__ = ["ApiKey", "IdempotencyRecord", "Merchant", "QuoteOwner", "Role"]
+__all__ = ["ApiKey", "IdempotencyRecord", "Lender", "Merchant", "QuoteOwner", "Role"]
 
 
 class Role(StrEnum):
@@ -29,6 +30,8 @@ class Role(StrEnum):
     """The issuer's staff: onboards merchants, sees everything."""
     AUDITOR = "auditor"
     """Read-only access to everything."""
+    LENDER = "lender"
+    """A lender's key: only the lender routes, and only merchants who consented to share with it."""
 
 
 class ApiKey(Base):
@@ -37,6 +40,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
         CheckConstraint("(role = 'merchant') = (merchant_id IS NOT NULL)", name="merchant_key_has_merchant"),
+        CheckConstraint("(role = 'lender') = (lender_id IS NOT NULL)", name="lender_key_has_lender"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -52,6 +56,9 @@ class ApiKey(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lender_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("credit_lenders.id"), nullable=True, doc="Set exactly for lender keys."
+    )
 
 
 class IdempotencyRecord(Base):
