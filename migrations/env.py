@@ -40,6 +40,7 @@ MODEL_MODULES = (
     "merchant_refunds.models",
     "city.lpui.models",
     "city.credit.models",
+    "city.credit.ldci_models",
     "city.forecast.models",
     "audit.liabilities.models",
     "audit.monthly.models",
