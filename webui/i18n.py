@@ -23,12 +23,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -186,3 +188,21 @@ class PageTemplates:
     def render(self, template: str, language: str, /, **context: Any) -> str:
         """``template`` rendered in ``language`` with ``context``."""
         return self._environments[language].get_template(template).render(**context)
+
+
+NUMBER_LOCALES: Mapping[str, str] = {"id": "id_ID", "en": "en_GB"}
+"""Locale of counts, tonnes and dates in each language (Rupiah and Pi stay in :data:`MONEY_LOCALE`):
+``1.200`` and ``22 Nov 2026 13.36.55`` in Bahasa Indonesia, ``1,200`` and ``22 Nov 2026, 13:36:55``
+in English (day before month, 24-hour clock, as the city reads dates)."""
+
+
+def number(value: int | Decimal | float, language: str, pattern: str | None = None) -> str:
+    """``value`` grouped the way ``language`` writes numbers (``pattern``: a Babel number pattern,
+    e.g. ``"#,##0.000"``); display only, the exact value goes beside it."""
+    return str(format_decimal(value, format=pattern, locale=NUMBER_LOCALES[language]))
+
+
+def utc_moment(seconds: int, language: str) -> str:
+    """Unix ``seconds`` as a UTC date and time the way ``language`` writes them, ``UTC`` appended."""
+    moment = datetime.fromtimestamp(int(seconds), UTC)
+    return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=NUMBER_LOCALES[language])} UTC"

@@ -5,6 +5,11 @@ read in one snapshot (REPEATABLE READ on PostgreSQL, a read transaction on SQLit
 indexer committing meanwhile cannot mix two blocks into a page. No API key: everything here is
 public chain data and public aggregates. Errors render as an HTML page with the error's status
 (the read API answers with the platform's JSON error envelope).
+
+Pages are in Bahasa Indonesia unless the visitor chose English (``?lang=en``, then remembered in
+the ``msc_lang`` cookie) or their browser prefers it, through the same gettext catalogues as the
+checkout and the portal (:mod:`webui.i18n`); every amount keeps its exact integer in ``title``.
+Exports and the read API are data: exact integers and English column keys, in every language.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, pass_environment
+from markupsafe import Markup
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
@@ -33,20 +39,63 @@ from audit.explorer.tables import Page, PageRequest, parse_request, to_csv, to_j
 from carbon.documents import LocalDocumentStore
 from common.errors import MSCError, NotFoundError, ValidationError
 from indexer import reader
+from webui.i18n import (
+    LANGUAGE_COOKIE,
+    LANGUAGE_PARAM,
+    LANGUAGES,
+    N_,
+    PageTemplates,
+    negotiate,
+    supported,
+)
 
 PACKAGE = FilePath(__file__).parent
 STATIC_DIR = PACKAGE / "static"
 STATIC_URL = "/explorer/static"
 
-templates = Jinja2Templates(directory=PACKAGE / "templates")
-templates.env.filters.update(
-    idr=formatting.idr,
-    tonnes=formatting.tonnes,
-    cell=formatting.cell,
-    address=formatting.address,
-    short=formatting.short,
-    timestamp=formatting.timestamp,
-)
+LANGUAGE_COOKIE_SECONDS = 365 * 86400
+
+
+def _language(env: Environment) -> str:
+    """The language of the environment a filter runs in (:class:`PageTemplates` keeps one each)."""
+    return str(env.globals["language"])
+
+
+@pass_environment
+def _tonnes(env: Environment, value: int | None) -> Markup:
+    return formatting.tonnes(value, _language(env))
+
+
+@pass_environment
+def _timestamp(env: Environment, seconds: int | None) -> Markup:
+    return formatting.timestamp(seconds, _language(env))
+
+
+@pass_environment
+def _status(env: Environment, value: str | None) -> Markup:
+    return formatting.status(value, _language(env))
+
+
+@pass_environment
+def _cell(env: Environment, value: Any, kind: str) -> Markup:
+    return formatting.cell(value, kind, _language(env))
+
+
+FILTERS: Mapping[str, Callable[..., Any]] = {
+    "sen": formatting.idr,
+    "tonnes": _tonnes,
+    "cell": _cell,
+    "status": _status,
+    "address": formatting.address,
+    "short": formatting.short,
+    "timestamp": _timestamp,
+}
+"""The explorer's filters, in the language of the environment they run in: pages in the explorer's
+look rendered elsewhere (``PageTemplates(..., filters=FILTERS)``) format amounts the same way."""
+
+templates = PageTemplates([PACKAGE / "templates"], filters=FILTERS)
+"""The explorer's templates in every language. Amounts in sen use ``| sen`` (``Rp 15.000,50`` with the
+exact sen on hover); :class:`PageTemplates`' own ``| idr`` (whole Rupiah, no exact) is left to it."""
 
 router = APIRouter(prefix="/explorer", tags=["explorer"])
 
@@ -171,11 +220,45 @@ def view(
 # ---------------------------------------------------------------------- rendering
 
 
-def render(request: Request, template: str, at: AsOf, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the as-of banner."""
-    return templates.TemplateResponse(
-        request, template, {"at": at, "static": STATIC_URL, **context}, status_code=status_code
+def language_of(request: Request) -> str:
+    """``?lang=``, then the cookie, then ``Accept-Language``, else Bahasa Indonesia."""
+    return negotiate(
+        request.headers.get("accept-language"),
+        (request.query_params.get(LANGUAGE_PARAM), request.cookies.get(LANGUAGE_COOKIE)),
     )
+
+
+def language_urls(request: Request) -> dict[str, str]:
+    """This page in each language: the same path and query string with ``lang`` set."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_PARAM]
+    return {code: f"{request.url.path}?{urlencode([*params, (LANGUAGE_PARAM, code)])}" for code in LANGUAGES}
+
+
+def render(request: Request, template: str, at: AsOf, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page with the as-of banner, in the request's language (an explicit choice is remembered)."""
+    language = language_of(request)
+    body = templates.render(
+        template,
+        language,
+        at=at,
+        static=STATIC_URL,
+        language_urls=language_urls(request),
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status_code)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    chosen = supported(request.query_params.get(LANGUAGE_PARAM))
+    if chosen is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=True,
+        )
+    return response
 
 
 def html_page(request: Request, build: Callable[[Connection, AsOf, ExplorerSettings], Response]) -> Response:
@@ -191,9 +274,37 @@ def html_page(request: Request, build: Callable[[Connection, AsOf, ExplorerSetti
         return render(request, "error.html", empty, exc.status_code, error=exc)
 
 
-def not_found(what: str, at: AsOf) -> NotFoundError:
+THINGS: Mapping[str, str] = {
+    "block": N_("block %(id)s"),
+    "transaction": N_("transaction %(id)s"),
+    "vintage": N_("vintage %(id)s"),
+    "certificate": N_("certificate #%(id)s"),
+    "payment": N_("escrow payment %(id)s"),
+}
+"""What a page may not find, each an English msgid naming it by its id."""
+NOT_IN_LEDGER = N_("%(thing)s is not in the ledger as of block %(block)s (it may not be confirmed yet)")
+
+
+class NotInLedgerError(NotFoundError):
+    """A block, transaction, vintage, certificate or payment not in the ledger as of the block shown
+    (it may exist above it). Keeps its parts so the error page says it in the visitor's language.
+
+    Args:
+        kind: A key of :data:`THINGS`.
+        ident: The id looked for.
+        block: The as-of block.
+    """
+
+    def __init__(self, kind: str, ident: str, block: int | None) -> None:
+        self.thing = THINGS[kind]
+        self.ident = ident
+        self.block = block
+        super().__init__(NOT_IN_LEDGER % {"thing": self.thing % {"id": ident}, "block": block})
+
+
+def not_found(kind: str, ident: object, at: AsOf) -> NotInLedgerError:
     """A not-found error that says the as-of block (it may exist above it)."""
-    return NotFoundError(f"{what} is not in the ledger as of block {at.block} (it may not be confirmed yet)")
+    return NotInLedgerError(kind, str(ident), at.block)
 
 
 # ---------------------------------------------------------------------- pages
@@ -267,7 +378,7 @@ def blocks_page(request: Request) -> Response:
     return html_page(
         request,
         lambda conn, at, s: render(
-            request, "table_page.html", at, title="Blocks", tables=[view(request, conn, at, s, "blocks")]
+            request, "table_page.html", at, title=N_("Blocks"), tables=[view(request, conn, at, s, "blocks")]
         ),
     )
 
@@ -281,7 +392,7 @@ def transactions_page(request: Request) -> Response:
             request,
             "table_page.html",
             at,
-            title="Transactions",
+            title=N_("Transactions"),
             tables=[view(request, conn, at, s, "transactions")],
         ),
     )
@@ -293,7 +404,7 @@ def block_page(request: Request, number: BlockNumber) -> Response:
 
     def build(conn: Connection, at: AsOf, settings: ExplorerSettings) -> Response:
         if at.block is None or number < 0 or number > at.block:
-            raise not_found(f"block {number}", at)
+            raise not_found("block", number, at)
         header = queries.block(conn, at, number)
         events = view(request, conn, at, settings, "events", {"block": str(number)})
         return render(request, "block.html", at, number=number, header=header, events=events)
@@ -310,7 +421,7 @@ def transaction_page(request: Request, tx_hash: str) -> Response:
         assert tx is not None
         block = queries.tx_block(conn, at, tx)
         if block is None:
-            raise not_found(f"transaction {tx}", at)
+            raise not_found("transaction", tx, at)
         events = view(request, conn, at, settings, "events", {"tx": tx})
         return render(request, "tx.html", at, tx=tx, block=block, events=events)
 
@@ -386,7 +497,7 @@ def vintage_page(request: Request, token_id: Uint256Id) -> Response:
     def build(conn: Connection, at: AsOf, settings: ExplorerSettings) -> Response:
         rows = [r for r in queries.vintages(conn, at) if int(r["token_id"]) == token_id]
         if not rows:
-            raise not_found(f"vintage {token_id}", at)
+            raise not_found("vintage", token_id, at)
         vintage = rows[0]
         f = {"token_id": str(token_id)}
         return render(
@@ -411,7 +522,7 @@ def certificate_page(request: Request, certificate_id: Uint256Id) -> Response:
     def build(conn: Connection, at: AsOf, settings: ExplorerSettings) -> Response:
         row = queries.certificate(conn, at, certificate_id)
         if row is None:
-            raise not_found(f"certificate #{certificate_id}", at)
+            raise not_found("certificate", certificate_id, at)
         rows = [r for r in queries.vintages(conn, at) if int(r["token_id"]) == int(row["token_id"])]
         project = queries.project_of(conn, at, int(rows[0]["project_key"])) if rows else None
         return render(
@@ -430,7 +541,7 @@ def payment_page(request: Request, payment_id: str) -> Response:
         assert pid is not None
         row = queries.escrow_payment(conn, at, pid)
         if row is None:
-            raise not_found(f"escrow payment {pid}", at)
+            raise not_found("payment", pid, at)
         return render(request, "payment.html", at, p=row, pi=queries.settlement_payment(conn, pid))
 
     return html_page(request, build)

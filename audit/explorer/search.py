@@ -14,7 +14,8 @@ What the text looks like decides what is looked up, and only confirmed data is f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 from web3 import Web3
@@ -23,6 +24,7 @@ from audit.explorer import queries
 from audit.explorer.formatting import BASE
 from audit.explorer.queries import AsOf
 from common.errors import ValidationError
+from webui.i18n import N_
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -33,11 +35,20 @@ UINT256_MAX = 2**256 - 1
 
 @dataclass(frozen=True)
 class Match:
-    """One thing the search found: what it is, how to name it, where its page is."""
+    """One thing the search found: what it is, how to name it, where its page is.
+
+    The name is an English msgid with ``%(name)s`` values, so a page says it in its language.
+    """
 
     kind: str
-    label: str
+    message: str
     url: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name in English (the msgid with its values)."""
+        return self.message % dict(self.values) if self.values else self.message
 
 
 def search(conn: Connection, at: AsOf, text: str) -> list[Match]:
@@ -71,16 +82,25 @@ def _hash(conn: Connection, at: AsOf, value: str) -> list[Match]:
     found = []
     block = queries.tx_block(conn, at, value)
     if block is not None:
-        found.append(Match("transaction", f"transaction in block {block}", f"{BASE}/tx/{value}"))
+        found.append(
+            Match(
+                "transaction",
+                N_("transaction in block %(block)s"),
+                f"{BASE}/tx/{value}",
+                {"block": str(block)},
+            )
+        )
     if queries.escrow_payment(conn, at, value) is not None:
-        found.append(Match("payment", "escrow payment", f"{BASE}/payment/{value}"))
+        found.append(Match("payment", N_("escrow payment"), f"{BASE}/payment/{value}"))
     return found
 
 
 def _number(conn: Connection, at: AsOf, number: int) -> list[Match]:
     found = []
     if at.block is not None and number <= at.block:
-        found.append(Match("block", f"block {number}", f"{BASE}/block/{number}"))
+        found.append(
+            Match("block", N_("block %(number)s"), f"{BASE}/block/{number}", {"number": str(number)})
+        )
     found += _certificate(conn, at, number)
     return found
 
@@ -91,7 +111,14 @@ def _certificate(conn: Connection, at: AsOf, number: int) -> list[Match]:
     row = queries.certificate(conn, at, number)
     if row is None:
         return []
-    return [Match("certificate", f"retirement certificate #{number}", f"{BASE}/certificate/{number}")]
+    return [
+        Match(
+            "certificate",
+            N_("retirement certificate #%(number)s"),
+            f"{BASE}/certificate/{number}",
+            {"number": str(number)},
+        )
+    ]
 
 
 def _text(conn: Connection, at: AsOf, text: str) -> list[Match]:
@@ -101,14 +128,22 @@ def _text(conn: Connection, at: AsOf, text: str) -> list[Match]:
     candidates = [queries.settlement_escrow_id(conn, text), Web3.keccak(text=text).to_0x_hex()]
     for payment_id in dict.fromkeys(c for c in candidates if c is not None):
         if queries.escrow_payment(conn, at, payment_id) is not None:
-            found.append(Match("payment", f"escrow payment of {text}", f"{BASE}/payment/{payment_id}"))
+            found.append(
+                Match(
+                    "payment",
+                    N_("escrow payment of %(text)s"),
+                    f"{BASE}/payment/{payment_id}",
+                    {"text": text},
+                )
+            )
     project = queries.project_by_registry_id(conn, at, text)
     if project is not None:
         found.append(
             Match(
                 "project",
-                f"carbon project {project['registry_id']}",
+                N_("carbon project %(registry_id)s"),
                 f"{BASE}/carbon#project-{project['project_key']}",
+                {"registry_id": str(project["registry_id"])},
             )
         )
     return found

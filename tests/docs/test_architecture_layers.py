@@ -31,7 +31,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "pi_peer": frozenset({"common"}),
     "city": frozenset({"common", "settlement"}),
     "settlement": frozenset({"common", "chain", "indexer"}),
-    "audit": frozenset({"common", "chain", "indexer", "settlement", "carbon"}),
+    "audit": frozenset({"common", "chain", "indexer", "settlement", "carbon", "webui"}),
     "custody": frozenset({"common", "chain", "settlement"}),
     "merchant_money": frozenset({"common", "chain", "settlement", "custody", "accounts"}),
     "merchant_refunds": frozenset({"common", "chain", "settlement", "custody"}),
