@@ -41,15 +41,24 @@ class AnvilNode:
 
     ``gas_limit``: the block gas limit (Brownie's development default; a benchmark may give a
     public chain's, e.g. 30M, since how many payments one transaction carries depends on it).
+    ``genesis_timestamp``: start the chain's clock at this Unix time instead of now (blocks then
+    advance with the wall clock from there); ``msc up --pilot`` starts in the previous month so
+    that month has an end block for its public report.
     """
 
     def __init__(
-        self, port: int = 8545, chain_id: int = 31337, accounts: int = 10, gas_limit: int = 12_000_000
+        self,
+        port: int = 8545,
+        chain_id: int = 31337,
+        accounts: int = 10,
+        gas_limit: int = 12_000_000,
+        genesis_timestamp: int | None = None,
     ) -> None:
         self.port = port
         self.chain_id = chain_id
         self.accounts = accounts
         self.gas_limit = gas_limit
+        self.genesis_timestamp = genesis_timestamp
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +91,9 @@ class AnvilNode:
             "0",
             "--silent",
         ]
+        if self.genesis_timestamp is not None:
+            # Blocks then follow the wall clock from this moment (a chain that starts in the past).
+            cmd += ["--timestamp", str(self.genesis_timestamp)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

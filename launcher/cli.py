@@ -14,10 +14,15 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
+from datetime import timedelta
 
 from chain.settings import PROJECT_ROOT
 from chain.signer import Signer
 from common.errors import MSCError
+from common.money import format_idr
+from common.sql.engine import create_engine_from_url, make_sessionmaker
+from launcher import pilot_demo
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
 from launcher.checkout_demo import checkout_links, describe_checkout_payment
 from launcher.demo import describe, run_demo
@@ -39,10 +44,16 @@ def deploy_with_brownie(network: str) -> None:
         raise MSCError(f"deployment failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
 
-def up(once: bool) -> int:
-    """Starts the whole stack, runs the demo, then serves until Ctrl-C (or exits with ``once``)."""
+def up(once: bool, pilot: PilotOptions | None = None) -> int:
+    """Starts the whole stack, runs the demo, then serves until Ctrl-C (or exits with ``once``).
+
+    With ``pilot`` the chain starts in the previous month, and after the demo the pilot city is
+    generated and the command centre's pages filled (:mod:`launcher.pilot_demo`).
+    """
     print("msc: starting the local chain (anvil), deploying with Brownie, starting the stack ...", flush=True)
-    with Stack(deploy=deploy_with_brownie) as stack:
+    genesis = pilot_demo.pilot_genesis_timestamp(pilot_demo.now_utc()) if pilot else None
+    prepare = (lambda url: seed_pilot_city(url, pilot)) if pilot else None
+    with Stack(deploy=deploy_with_brownie, genesis_timestamp=genesis, prepare_database=prepare) as stack:
         assert stack.node is not None and stack.platform is not None
         assert stack.api is not None and stack.peer is not None
         platform = stack.platform
@@ -55,7 +66,12 @@ def up(once: bool) -> int:
         print(describe_carbon(run_carbon_demo(platform, PROJECT_ROOT / "var" / "documents")))
         print("\nMerchants, through the API (Pi in, MSC in escrow, Rupiah out):")
         settled = run_settlement_demo(
-            stack.api.url, DEMO_ADMIN_SECRET, stack.peer.url, platform, Signer.dev(0).address
+            stack.api.url,
+            DEMO_ADMIN_SECRET,
+            stack.peer.url,
+            platform,
+            Signer.dev(0).address,
+            unpaid_redemption=pilot is not None,
         )
         print(describe_settlement(settled))
         print("\nCheckout, as a customer pays (scan the QR code or open the link):")
@@ -70,6 +86,8 @@ def up(once: bool) -> int:
         print(describe_portal(portal))
         print(f"Pi peer:   {stack.peer.url} (Horizon) and {stack.peer.platform_url} (Pi platform API)")
         print(f"Operator:  POST {stack.api.url}/v1/api-keys with X-Admin-Secret: {DEMO_ADMIN_SECRET}")
+        if pilot is not None:
+            close_pilot_month(stack, settled.merchant_ids)
         if once:
             return 0
         print("\nThe platform keeps running; press Ctrl-C to stop.", flush=True)
@@ -80,16 +98,83 @@ def up(once: bool) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class PilotOptions:
+    """``--pilot``: how big a city (the seed's pilot by default: 150 UMKM over 90 days)."""
+
+    merchants: int = 150
+    days: int = 90
+
+
+def seed_pilot_city(database_url: str, options: PilotOptions) -> None:
+    """Before the API starts: the pilot city in the stack's new database, and its LPUI."""
+    engine = create_engine_from_url(database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        plan = pilot_demo.pilot_plan(options.merchants, options.days, pilot_demo.jakarta_today())
+        print(
+            f"\nPilot: {plan.merchants} simulated UMKM over {plan.days} days ({plan.first_day} .. "
+            f"{plan.end - timedelta(days=1)}), through the platform's services ...",
+            flush=True,
+        )
+        summary = pilot_demo.run_pilot(sessions, plan)
+        print(
+            f"  {summary.merchants} [SIMULASI] merchants, {summary.pi_payments} Pi payments "
+            f"({format_idr(summary.idr_sen)}); {summary.msc_sales} MSC sales drawn, not generated"
+        )
+        days = pilot_demo.compute_lpui(sessions, plan)
+        print(f"  LPUI computed for {days} days\n", flush=True)
+    finally:
+        engine.dispose()
+
+
+def close_pilot_month(stack: Stack, demo_merchant_ids: list[str]) -> None:
+    """After the demo: last month's liabilities published, the month ended on the chain, a demo
+    merchant's proof verified, and where to look (see :mod:`launcher.pilot_demo`)."""
+    assert stack.platform is not None and stack.node is not None and stack.api is not None
+    engine = create_engine_from_url(stack.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        period = pilot_demo.previous_month(pilot_demo.jakarta_today())
+        print("\nCommand centre (pilot):")
+        published = pilot_demo.publish_liabilities(sessions, stack.platform, period)
+        print(
+            f"  liabilities of {period}: root {published.root} (total {format_idr(published.total)}, "
+            f"leaves: {published.leaf_count}) published on LiabilityAttestation in block "
+            f"{published.block_number}"
+        )
+        block = pilot_demo.close_month(stack.platform, pilot_demo.now_utc())
+        stack.wait_indexed()
+        print(f"  the chain's clock moved to now (block {block}): {period} has ended", flush=True)
+        owed = [m for m in demo_merchant_ids if pilot_demo.has_leaf(sessions, period, m)]
+        if not owed:
+            raise MSCError(f"no demo merchant is owed anything off-chain in {period}: nothing to verify")
+        out = pilot_demo.verify_demo_merchant(sessions, stack.platform, period, owed[0], stack.node.url)
+        print(f"  docs/verify_liabilities.py on demo merchant {owed[0]}'s proof: {out}")
+    finally:
+        engine.dispose()
+    base = stack.api.url
+    print(f"  LPUI per kelurahan: {base}/explorer/lpui")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``msc`` command."""
     parser = argparse.ArgumentParser(prog="msc", description="The MSC platform.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_up = sub.add_parser("up", help="start the platform on the embedded defaults and run the demo")
     p_up.add_argument("--once", action="store_true", help="exit after the demo instead of serving")
+    p_up.add_argument(
+        "--pilot",
+        action="store_true",
+        help="also generate the pilot city ([SIMULASI] UMKM) and fill the command centre's pages",
+    )
+    p_up.add_argument("--pilot-merchants", type=int, default=PilotOptions.merchants, help="default 150")
+    p_up.add_argument("--pilot-days", type=int, default=PilotOptions.days, help="default 90")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            return up(once=args.once)
+            pilot = PilotOptions(args.pilot_merchants, args.pilot_days) if args.pilot else None
+            return up(once=args.once, pilot=pilot)
     except MSCError as exc:
         print(f"msc: {exc.message}", file=sys.stderr)
         return 1

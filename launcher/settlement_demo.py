@@ -61,6 +61,7 @@ class SettlementDemoResult:
     payments: list[dict[str, Any]] = field(default_factory=list)
     released_to: dict[str, int] = field(default_factory=dict)
     redemption: dict[str, Any] = field(default_factory=dict)
+    unpaid_redemption: dict[str, Any] = field(default_factory=dict)  # burned, bank transfer pending
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -79,7 +80,13 @@ def _wait(what: str, predicate: Callable[[], bool], timeout_s: float = 60.0) -> 
 
 
 def run_settlement_demo(
-    api_url: str, admin_secret: str, peer_url: str, platform: Platform, redeemer: str
+    api_url: str,
+    admin_secret: str,
+    peer_url: str,
+    platform: Platform,
+    redeemer: str,
+    *,
+    unpaid_redemption: bool = False,
 ) -> SettlementDemoResult:
     """Runs the merchants' demo against the stack at ``api_url`` (see the module docstring).
 
@@ -89,6 +96,7 @@ def run_settlement_demo(
         peer_url: The local Pi peer (its Pioneer-side control API plays the customers' wallets).
         platform: The deployed contracts (to show on-chain balances next to the API's figures).
         redeemer: The address that receives redeemed MSC and burns it.
+        unpaid_redemption: Also leave the second merchant's payout burned and not yet paid.
     """
     result = SettlementDemoResult()
     pioneers = PeerControl(peer_url)
@@ -162,15 +170,31 @@ def run_settlement_demo(
 
         amount = result.released_to[first_name] // REDEEM_SHARE
         result.redemption = _redeem(api, platform, keys[0], operator, first_address, redeemer, amount)
+        if unpaid_redemption:
+            # A payout still waiting for its bank transfer: the platform owes it off-chain (the
+            # month's proof of liabilities then has a leaf for this merchant).
+            second_name, second_address = result.merchants[1]
+            share = result.released_to[second_name] // REDEEM_SHARE
+            result.unpaid_redemption = _redeem(
+                api, platform, keys[1], operator, second_address, redeemer, share, pay=False
+            )
     pioneers.close()
     return result
 
 
 def _redeem(
-    api: httpx.Client, platform: Platform, key: str, operator: str, merchant: str, redeemer: str, amount: int
+    api: httpx.Client,
+    platform: Platform,
+    key: str,
+    operator: str,
+    merchant: str,
+    redeemer: str,
+    amount: int,
+    *,
+    pay: bool = True,
 ) -> dict[str, Any]:
     """The merchant signs a ReceiveWithAuthorization to the redeemer; the API relays and burns it;
-    the operator records the bank transfer."""
+    the operator records the bank transfer (unless not ``pay``: the payout stays processing)."""
     supply_before = int(platform.msc.functions.totalSupply().call())
     chain_now = int(platform.w3.eth.get_block("latest")["timestamp"])  # the signature is checked on chain
     nonce, valid_before = os.urandom(32), chain_now + 3600
@@ -198,6 +222,9 @@ def _redeem(
         return str(_ok(api.get(f"/v1/redemptions/{payout['id']}", headers=auth), 200)["status"])
 
     _wait("the burn", lambda: status() == "processing")
+    if not pay:
+        burned = supply_before - int(platform.msc.functions.totalSupply().call())
+        return {"id": payout["id"], "amount": amount, "status": "processing", "burned": burned}
     paid = _ok(
         api.post(
             f"/v1/redemptions/{payout['id']}/paid",
@@ -226,4 +253,9 @@ def describe_settlement(result: SettlementDemoResult) -> str:
         f"  redemption {r['id']}: {format_idr(r['amount'])} of MSC burned "
         f"(supply -{format_idr(r['burned'])}), bank transfer {r['status']}"
     )
+    if u := result.unpaid_redemption:
+        lines.append(
+            f"  redemption {u['id']}: {format_idr(u['amount'])} of MSC burned, bank transfer not yet "
+            "paid (owed off-chain: in the month's proof of liabilities)"
+        )
     return "\n".join(lines)

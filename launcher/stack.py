@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,10 @@ class Stack:
         deploy: Deploys the contracts onto the running node (``msc up`` uses Brownie).
         given_database_url: Use (and migrate) this database instead of a fresh SQLite file.
         index: Run the indexer (the benchmark measures settlement without it).
+        genesis_timestamp: Start the chain's clock at this Unix time (default: now).
+        prepare_database: Called with the migrated database's URL before the indexer, the API and
+            its workers start (``msc up --pilot`` generates the pilot city there, with no worker
+            sweeping its half-made payments).
         custody_master_key: The custodial wallets' master key (base64), new on each start like the
             database it seals keys in; never printed.
     """
@@ -76,6 +81,8 @@ class Stack:
     deploy: Callable[[str], None] | None = None
     given_database_url: str = ""
     index: bool = True
+    genesis_timestamp: int | None = None
+    prepare_database: Callable[[str], None] | None = None
     node: AnvilNode | None = None
     platform: Platform | None = None
     database_url: str = ""
@@ -84,6 +91,7 @@ class Stack:
     api: BackgroundServer | None = None
     app_keypair: Keypair = field(default_factory=Keypair.random)
     custody_master_key: str = field(default_factory=lambda: _new_master_key(), repr=False)
+    liabilities_salt_secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     _exit: ExitStack = field(default_factory=ExitStack)
     _stop_indexer: threading.Event = field(default_factory=threading.Event)
 
@@ -104,11 +112,14 @@ class Stack:
 
     def _start(self) -> None:
         settings = ChainSettings.from_env()
-        self.node = self._exit.enter_context(AnvilNode(port=self.ports.chain))
+        node = AnvilNode(port=self.ports.chain, genesis_timestamp=self.genesis_timestamp)
+        self.node = self._exit.enter_context(node)
         if self.deploy is not None:
             self.deploy(settings.network)
         self.platform = load_platform(settings.model_copy(update={"rpc_url": self.node.url}))
         self.database_url = self._database()
+        if self.prepare_database is not None:
+            self.prepare_database(self.database_url)
         if self.index:
             self._start_indexer(settings)
         self.peer = self._exit.enter_context(
@@ -159,6 +170,8 @@ class Stack:
             "MSC_PORTAL_PUBLIC_BASE_URL": self.api_url,
             # Custodial wallets of this run's merchants, sealed under a key as new as its database.
             "MSC_CUSTODY_MASTER_KEY": self.custody_master_key,
+            # Salts of the merchants' proof-of-liabilities leaves, new with the database.
+            "MSC_LIABILITIES_SALT_SECRET": self.liabilities_salt_secret,
         }
 
     @property

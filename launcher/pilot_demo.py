@@ -1,0 +1,170 @@
+"""``msc up --pilot``: the command centre's city on the running stack.
+
+On the stack's own database and chain:
+
+1. before the API and its workers start, the pilot (:mod:`launcher.pilot`): simulated UMKM of the
+   27 kelurahan taking simulated Pi payments over the past days, through the platform's services,
+   every one marked [SIMULASI] (no worker sweeps its half-made payments);
+2. the LPUI of those days (:mod:`city.lpui`) and the forecasts (:mod:`city.forecast`);
+3. the previous month closed: the stack's chain starts two hours before this month began
+   (``Stack(genesis_timestamp=...)``), so the demo's blocks belong to last month; its
+   proof-of-liabilities root is published on ``LiabilityAttestation`` while the chain is still in
+   that month, then the chain's clock jumps to now (one block), which gives the month its end
+   block, and the monthly public report is built at it (:mod:`audit.monthly`);
+4. a demo merchant's inclusion proof (the demo leaves one payout burned and not yet paid, which
+   the platform owes off-chain) is checked with ``docs/verify_liabilities.py`` against the
+   chain, as the README tells a merchant to.
+
+The pilot's mints are booked, not sent (see :mod:`launcher.pilot`): the simulated merchants' escrow
+is in the books only, which every page marks as simulated.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.liabilities.models import LiabilityLeaf, LiabilitySnapshot
+from audit.liabilities.publish import Attester, Published, publish_period
+from audit.liabilities.service import merchant_proof
+from audit.liabilities.settings import LiabilitySettings
+from chain.platform import Platform
+from chain.settings import PROJECT_ROOT, ChainSettings
+from chain.signer import Signer
+from city.lpui.compute import compute_range
+from city.lpui.settings import LpuiSettings
+from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary
+
+VERIFIER = PROJECT_ROOT / "docs" / "verify_liabilities.py"
+GENESIS_LEAD = timedelta(hours=2)
+"""How long before this month's first instant (Jakarta) the pilot stack's chain starts."""
+
+
+def month_start(day: date) -> datetime:
+    """The first instant (Asia/Jakarta) of ``day``'s month."""
+    return datetime.combine(day.replace(day=1), time(0), JAKARTA)
+
+
+def previous_month(today: date) -> str:
+    """``YYYY-MM`` of the month before ``today``'s."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def pilot_genesis_timestamp(now: datetime) -> int:
+    """Where the pilot stack's chain starts: two hours before ``now``'s month began (Jakarta)."""
+    return int((month_start(now.astimezone(JAKARTA).date()) - GENESIS_LEAD).timestamp())
+
+
+@dataclass(frozen=True)
+class PilotDemoResult:
+    """What the pilot left and where to see it."""
+
+    summary: PilotSummary
+    plan: PilotPlan
+    lpui_days: int
+    period: str
+    published: Published
+    verifier_output: str
+
+
+def run_pilot(sessions: sessionmaker[Session], plan: PilotPlan) -> PilotSummary:
+    """Runs the pilot on the stack's new database, before any real merchant is onboarded (a
+    database that already holds one is refused: see :mod:`launcher.pilot`)."""
+    return Pilot(sessions, plan).run()
+
+
+def compute_lpui(sessions: sessionmaker[Session], plan: PilotPlan) -> int:
+    """The LPUI of every pilot day; returns how many days."""
+    last = plan.end - timedelta(days=1)
+    with sessions.begin() as session:
+        compute_range(session, plan.first_day, last, LpuiSettings.from_env())
+    return (last - plan.first_day).days + 1
+
+
+def publish_liabilities(sessions: sessionmaker[Session], platform: Platform, period: str) -> Published:
+    """Snapshots the books and publishes ``period``'s root with the stack's attester (its signer)."""
+    attester = Attester(
+        platform.w3,
+        platform.contract("LiabilityAttestation"),
+        Signer.from_settings(ChainSettings.from_env()),
+        platform.decoder,
+    )
+    return publish_period(sessions, attester, period, LiabilitySettings.from_env().secret())
+
+
+def close_month(platform: Platform, now: datetime) -> int:
+    """Moves the chain's clock to ``now`` with one block (ending the month the chain was in);
+    returns that block's number."""
+    w3 = platform.w3
+    w3.provider.make_request("evm_setNextBlockTimestamp", [int(now.timestamp())])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    return int(w3.eth.block_number)
+
+
+def verify_demo_merchant(
+    sessions: sessionmaker[Session], platform: Platform, period: str, merchant_id: str, rpc_url: str
+) -> str:
+    """Runs ``docs/verify_liabilities.py`` on ``merchant_id``'s proof, as a merchant would; returns
+    its output.
+
+    Raises:
+        RuntimeError: the verifier failed (exit status not 0).
+    """
+    with sessions() as session:
+        proof = merchant_proof(session, period, merchant_id, LiabilitySettings.from_env().secret())
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "proof.json"
+        path.write_text(json.dumps(proof.to_json()), encoding="utf-8")
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(VERIFIER),
+                str(path),
+                "--rpc-url",
+                rpc_url,
+                "--attestation",
+                platform.contract("LiabilityAttestation").address,
+                "--msc",
+                platform.msc.address,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"the verifier failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+def pilot_plan(merchants: int, days: int, today: date) -> PilotPlan:
+    """The pilot's plan ending today (seed 1, the CLI's default)."""
+    return PilotPlan(merchants=merchants, days=days, seed=1, end=today)
+
+
+def now_utc() -> datetime:
+    """The wall clock (UTC)."""
+    return datetime.now(UTC)
+
+
+def jakarta_today() -> date:
+    """Today in Asia/Jakarta."""
+    return now_utc().astimezone(JAKARTA).date()
+
+
+def has_leaf(sessions: sessionmaker[Session], period: str, merchant_id: str) -> bool:
+    """Whether ``merchant_id`` has a leaf in ``period``'s tree (it is owed something off-chain)."""
+    with sessions() as session:
+        snapshot = session.scalar(select(LiabilitySnapshot).where(LiabilitySnapshot.period == period))
+        if snapshot is None:
+            return False
+        leaf = session.get(LiabilityLeaf, (snapshot.id, merchant_id))
+        return leaf is not None
