@@ -10,8 +10,9 @@ ENV := source tools/env.sh &&
 setup:
 	@bash tools/bootstrap.sh
 
+# make run PILOT=1: also the pilot city ([SIMULASI] UMKM) and the command centre's pages (msc up --pilot).
 run: setup
-	@$(ENV) msc up
+	@$(ENV) msc up $(if $(PILOT),--pilot) $(ARGS)
 
 test: setup
 	@bash tools/test.sh $(ARGS)
