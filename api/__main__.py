@@ -14,10 +14,12 @@ import uuid
 from collections.abc import Sequence
 
 from api.auth import Principal, issue_key
+from api.credit.lender_keys import issue_lender_key
 from api.key_lifecycle import revoke
 from api.models import Role
 from api.settings import ApiSettings
 from common.sql.engine import create_engine_from_url, make_sessionmaker
+from common.sql.helpers import utcnow
 
 _CONSOLE = Principal(uuid.UUID(int=0), Role.OPERATOR, None)
 """Whoever can run this command on the server acts as an operator."""
@@ -29,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = parser.add_subparsers(dest="group", required=True)
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
     issue = keys.add_parser("issue", help="issue a staff key and print it once")
-    issue.add_argument("--role", choices=["operator", "auditor"], required=True)
+    issue.add_argument("--role", choices=["operator", "auditor", "lender"], required=True)
+    issue.add_argument("--lender-name", default=None, help="for --role lender: the lender (created if new)")
     issue.add_argument(
         "--database-url", default=None, help="default: MSC_API_DATABASE_URL / MSC_DATABASE_URL"
     )
@@ -37,15 +40,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     revoke_cmd.add_argument("key_id", type=uuid.UUID)
     revoke_cmd.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
+    if args.command == "issue" and (args.role == "lender") != (args.lender_name is not None):
+        parser.error("--role lender needs --lender-name, and only it takes one")
 
     settings = ApiSettings.from_env()
     engine = create_engine_from_url(args.database_url or settings.resolved_database_url())
     sessions = make_sessionmaker(engine)
     try:
         with sessions.begin() as session:
-            if args.command == "issue":
+            if args.command == "issue" and args.role == "lender":
+                lender_key, lender = issue_lender_key(session, args.lender_name, utcnow())
+                out: dict[str, str | None] = {
+                    "id": str(lender_key.id),
+                    "role": str(lender_key.role),
+                    "api_key": lender_key.secret,
+                    "lender_id": str(lender.id),
+                    "lender_name": lender.name,
+                }
+            elif args.command == "issue":
                 key = issue_key(session, Role(args.role))
-                out: dict[str, str | None] = {"id": str(key.id), "role": str(key.role), "api_key": key.secret}
+                out = {"id": str(key.id), "role": str(key.role), "api_key": key.secret}
             else:
                 row = revoke(session, _CONSOLE, args.key_id)
                 out = {

@@ -15,6 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from api import health, keys, metrics
 from api.body_limit import BodySizeLimitMiddleware
 from api.carbon.endpoints import router as carbon_router
+from api.credit.consents import router as consents_router
+from api.credit.lender import router as lender_router
 from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
 from api.liabilities.endpoints import router as liabilities_router
@@ -138,6 +140,8 @@ def create_app(
         lpui_router,
         lpui_page_router,
         liabilities_router,
+        consents_router,
+        lender_router,
         *portal_app.PORTAL_ROUTERS,
     ):
         app.include_router(router)

@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import key_lifecycle
 from api.auth import AuthenticationError, Principal, admin_secret_matches, issue_key, require_role
+from api.credit.lender_keys import issue_lender_key
 from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Role
 from api.settings import ApiSettings
 from api.types import Bigint
+from common.errors import ValidationError
+from common.sql.helpers import utcnow
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -32,7 +35,13 @@ class StaffKeyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["operator", "auditor"]
+    role: Literal["operator", "auditor", "lender"]
+    lender_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="For `lender` keys only: the lender's name (created if new).",
+    )
 
 
 class StaffKeyCreated(BaseModel):
@@ -41,6 +50,7 @@ class StaffKeyCreated(BaseModel):
     id: uuid.UUID
     role: str
     api_key: str = Field(description="Shown only in this response; only its SHA-256 is stored.")
+    lender_id: uuid.UUID | None = Field(default=None, description="The lender of a `lender` key.")
 
 
 @router.post(
@@ -48,7 +58,7 @@ class StaffKeyCreated(BaseModel):
     status_code=201,
     response_model=StaffKeyCreated,
     responses=error_responses(400, 401, 413, 422),
-    summary="Issue an operator or auditor key (admin secret)",
+    summary="Issue an operator, auditor or lender key (admin secret)",
 )
 def create_staff_key(
     data: StaffKeyCreate,
@@ -62,7 +72,13 @@ def create_staff_key(
     settings: ApiSettings = request.app.state.settings
     if not admin_secret_matches(settings.admin_secret_hash, x_admin_secret):
         raise AuthenticationError("a valid X-Admin-Secret is needed (and MSC_API_ADMIN_SECRET must be set)")
+    if (data.role == "lender") != (data.lender_name is not None):
+        raise ValidationError("a lender key needs `lender_name`; other keys take none")
     with sessions.begin() as session:
+        if data.role == "lender":
+            assert data.lender_name is not None
+            key, lender = issue_lender_key(session, data.lender_name, utcnow())
+            return StaffKeyCreated(id=key.id, role=str(key.role), api_key=key.secret, lender_id=lender.id)
         key = issue_key(session, Role(data.role))
     return StaffKeyCreated(id=key.id, role=str(key.role), api_key=key.secret)
 

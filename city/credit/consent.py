@@ -140,7 +140,7 @@ def active_consents(session: Session, merchant_id: uuid.UUID, at: datetime) -> l
     rows = session.scalars(
         select(Consent)
         .where(Consent.merchant_id == merchant_id, _active_at(at))  # type: ignore[arg-type]
-        .order_by(Consent.purpose.desc(), Consent.granted_at, Consent.id)
+        .order_by(Consent.purpose, Consent.granted_at, Consent.id)
     )
     return list(rows)
 
