@@ -56,6 +56,8 @@ class Permission(StrEnum):
     MANAGE_API_KEYS = "manage_api_keys"
     VIEW_STATEMENT = "view_statement"
     """The monthly statement: it shows payouts and balances, money a cashier does not handle."""
+    MANAGE_CONSENT = "manage_consent"
+    """Consent to credit scoring and to sharing with lenders (UU 27/2022): the owner's decision."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

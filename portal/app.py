@@ -24,6 +24,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "settings",
     "money",
     "refunds",
+    "privacy",
 )
 """Modules of ``portal.pages`` whose ``router`` is part of the portal."""
 

@@ -365,6 +365,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("/money", N_("Money")),
     ("/reports", N_("Reports")),
     ("/settings", N_("Settings")),
+    ("/privacy", N_("Data & credit")),
 )
 """The menu of a merchant's pages: a link shows when its GET route exists and the role allows
 the permission that route requires."""
