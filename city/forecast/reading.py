@@ -165,7 +165,8 @@ def series_forecast(session: Session, code: str) -> SeriesForecast:
     name = CITY_NAME if code == CITY_CODE else BY_CODE[code].name
     if series is None or series.skipped_reason is not None:
         reason = series.skipped_reason if series else "not in this run"
-        return SeriesForecast(run, code, name, series.history_first if series else None, 0, reason)
+        first, length = (series.history_first, series.history_days) if series else (None, 0)
+        return SeriesForecast(run, code, name, first, length, reason)
     points = session.scalars(
         select(ForecastPoint)
         .where(ForecastPoint.run_id == run.id, ForecastPoint.kelurahan_code == code)

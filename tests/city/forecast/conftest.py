@@ -1,5 +1,5 @@
 """``pilot``: a small seeded pilot (3 UMKM in 3 kelurahan, 21 days) on SQLite and on PostgreSQL,
-made once per module and backend (the forecasts only read the books)."""
+made once per test session and backend (the forecasts only read the books)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class PilotDb:
     summary: PilotSummary
 
 
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+@pytest.fixture(scope="session", params=("sqlite", "postgresql"))
 def pilot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PilotDb]:
     """The pilot's database of the test's backend."""
     if request.param == "sqlite":
