@@ -44,7 +44,7 @@ from chain.deploy import DeployPlan, deploy_platform
 from chain.localnode import AnvilNode
 from chain.platform import Platform
 from chain.settings import PROJECT_ROOT, ChainSettings
-from common.money import rupiah
+from common.money import format_idr, rupiah
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
 from indexer.cli import build_pipeline
@@ -57,6 +57,7 @@ from settlement.payouts.service import PayoutService
 from settlement.quotes.rates import FixedRateSource
 from settlement.quotes.service import QuoteService, QuoteSettings
 from tests.support.browser import debian_chromium
+from webui.i18n import LANGUAGE_COOKIE
 
 PORT = 8740
 BUILD = PROJECT_ROOT / "build"
@@ -361,9 +362,12 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser) -> Iterator[Page]:
-    """One desktop-sized page for the module (each test navigates it), downloads accepted."""
+def page(world: World, browser: Browser) -> Iterator[Page]:
+    """One desktop-sized page for the module (each test navigates it), downloads accepted, in
+    English: these tests read the chain's figures and the English words; the language tests below
+    use their own contexts, which start in Bahasa Indonesia."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.add_cookies([{"name": LANGUAGE_COOKIE, "value": "en", "url": world.url}])
     try:
         yield context.new_page()
     finally:
@@ -865,3 +869,91 @@ def test_every_page_kind_renders_under_the_strict_csp(world: World, browser: Bro
     assert document.headers["x-frame-options"] == "DENY"
     # A missing transaction answers 404, which the browser logs as a failed resource load; nothing else.
     assert [e for e in errors if "404" not in e] == []
+
+
+# ---------------------------------------------------------------------- languages
+
+
+def _lang(page: Page) -> str:
+    return str(page.evaluate("document.documentElement.lang"))
+
+
+def test_pages_are_indonesian_by_default_and_switch_to_english_and_back(
+    world: World, browser: Browser
+) -> None:
+    """A visitor with no choice reads Bahasa Indonesia; the header's switch turns the page English,
+    the choice follows them to other pages (cookie) until they switch back; amounts keep their
+    exact integers in ``title`` in both languages. The browser asks for Javanese (``jv-ID``, as many
+    in Madiun might): no catalogue, so the default, Bahasa Indonesia (Chromium's own default,
+    ``en-US``, would be honoured as a preference for English)."""
+    at = world.as_of
+    msc, escrow = world.platform.msc.functions, world.platform.escrow.functions
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="jv-ID")
+    try:
+        page = context.new_page()
+        page.goto(world.url + "/explorer")
+        assert _lang(page) == "id" and page.locator("#lang-current").inner_text() == "Bahasa Indonesia"
+        assert page.locator("main h1").inner_text() == "Buku besar Madiun Stable Coin"
+        assert page.locator("#msc-supply h3").inner_text() == "Pasokan MSC"
+        supply = msc.totalSupply().call(block_identifier=at)
+        amount = page.locator("#msc-supply .amt")
+        assert amount.get_attribute("title") == f"{supply} sen" and amount.inner_text() == format_idr(supply)
+        assert page.locator("header nav a", has_text="Transaksi").count() == 1
+
+        page.goto(f"{world.url}/explorer/payment/{world.payment_id}")
+        assert page.locator("main h1").inner_text() == "Pembayaran escrow"
+        status = page.locator("#payment-status .status")
+        assert status.inner_text() == "dilepas" and status.get_attribute("data-status") == "released"
+        released = escrow.getPayment(world.payment_id).call(block_identifier=at)[1]
+        assert page.locator("#payment-amount .amt").get_attribute("title") == f"{released} sen"
+        assert exact(page, "#payment-released") == released and exact(page, "#payment-held") == 0
+
+        with page.expect_navigation():
+            page.locator("#lang-en").click()
+        assert page.url.endswith(f"/explorer/payment/{world.payment_id}?lang=en") and _lang(page) == "en"
+        assert page.locator("main h1").inner_text() == "Escrow payment"
+        assert page.locator("#payment-status").inner_text() == "released"
+        assert page.locator("#payment-amount .amt").get_attribute("title") == f"{released} sen"
+
+        page.goto(f"{world.url}/explorer/tx/{world.mint_tx}")  # no ?lang: remembered
+        assert _lang(page) == "en" and page.locator("main h1").inner_text() == "Transaction"
+        assert page.locator('table[data-table="events"] th[data-key="event"]').inner_text() == "Event"
+        with page.expect_navigation():
+            page.locator("#lang-id").click()
+        assert _lang(page) == "id" and page.locator("main h1").inner_text() == "Transaksi"
+        assert page.locator('table[data-table="events"] th[data-key="event"]').inner_text() == "Kejadian"
+        assert "Mint" in page.locator('table[data-table="events"] td[data-key="event"]').all_inner_texts()
+
+        page.goto(world.url + "/explorer/blocks")  # remembered: Indonesian again
+        assert _lang(page) == "id" and page.locator("main h1").inner_text() == "Blok"
+        first = page.locator('table[data-table="blocks"] tbody tr').first
+        block = int(first.locator('td[data-key="block"]').inner_text())
+        moment = first.locator('td[data-key="time"] time')
+        seconds = world.w3.eth.get_block(block)["timestamp"]
+        assert moment.get_attribute("title") == str(seconds)  # the exact Unix seconds on hover
+        assert moment.inner_text().endswith(" UTC") and "." in moment.inner_text()  # 13.36.55
+    finally:
+        context.close()
+
+
+def test_at_360_px_nothing_overflows_in_either_language(world: World, browser: Browser) -> None:
+    """The longer Indonesian words and the English ones both fit a small phone's 360 px."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    paths = (
+        "/explorer",
+        f"/explorer/tx/{world.mint_tx}",
+        f"/explorer/payment/{world.payment_id}",
+        f"/explorer/address/{world.merchant}",
+        "/explorer/anomalies",
+        "/explorer/blocks",
+    )
+    try:
+        phone = context.new_page()
+        for language in ("id", "en"):
+            for path in paths:
+                phone.goto(f"{world.url}{path}?lang={language}")
+                assert _lang(phone) == language, path
+                width = phone.evaluate("document.documentElement.scrollWidth")
+                assert width <= 360, (language, path, width, phone.evaluate(WIDER_THAN_SCREEN))
+    finally:
+        context.close()
