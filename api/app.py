@@ -25,6 +25,8 @@ from api.lpui.endpoints import router as lpui_router
 from api.lpui.page import router as lpui_page_router
 from api.market.endpoints import router as market_router
 from api.merchants.endpoints import router as merchants_router
+from api.monthly.endpoints import router as monthly_router
+from api.monthly.page import router as monthly_page_router
 from api.payments.endpoints import router as payments_router
 from api.payments.precheck import PiPaymentCheck
 from api.payments.queue import task_queue_for
@@ -139,6 +141,8 @@ def create_app(
         market_router,
         lpui_router,
         lpui_page_router,
+        monthly_router,
+        monthly_page_router,
         liabilities_router,
         consents_router,
         lender_router,

@@ -29,6 +29,7 @@ from audit.anomaly.model import AnomalyModel
 from audit.anomaly.trades import TradeTable
 from audit.liabilities import cli as liabilities_cli
 from audit.mirror_trades import export_trades, load_trades
+from audit.monthly import cli as monthly_cli
 from audit.reconcile.alerts import Alerter
 from audit.reconcile.checks import default_checks
 from audit.reconcile.metrics import AuditMetrics
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("rest", nargs=argparse.REMAINDER)
     a.set_defaults(run=_anomaly)
     liabilities_cli.add_parser(sub)
+    monthly_cli.add_parser(sub)
     return parser
 
 

@@ -85,7 +85,9 @@ def build_report(
     end = end_block(conn, month, now or utcnow(), stream)
     previous = last_block_before(conn, month.start, stream)
     at = at_block(conn, end, stream)
-    mints_total, burns_total, mints, burns = _mints_and_burns(conn, at, -1 if previous is None else previous.number)
+    mints_total, burns_total, mints, burns = _mints_and_burns(
+        conn, at, -1 if previous is None else previous.number
+    )
     settled = _settled(session, month)
     merchants = _merchants(conn)
     cut = _books_cut(session, end.timestamp)
@@ -169,7 +171,9 @@ def _reserves(conn: Connection, at: queries.AsOf) -> Reserves | None:
     if not found:
         return None
     last = found[-1]
-    return Reserves(last["reserves"], last["supply"], str(last["reference"]), int(last["block"]), str(last["tx"]))
+    return Reserves(
+        last["reserves"], last["supply"], str(last["reference"]), int(last["block"]), str(last["tx"])
+    )
 
 
 def _attestation(session: Session, conn: Connection, month: Month, end: BlockRef) -> Attestation | None:
@@ -211,7 +215,9 @@ def _settled(session: Session, month: Month) -> list[tuple[str, int, int]]:
         .subquery()
     )
     rows = session.execute(
-        select(Payment.merchant_id, Payment.idr_amount, Payment.pi_amount).join(moved, moved.c.payment_id == Payment.id)
+        select(Payment.merchant_id, Payment.idr_amount, Payment.pi_amount).join(
+            moved, moved.c.payment_id == Payment.id
+        )
     )
     return [(str(m), int(idr), int(pi)) for m, idr, pi in rows]
 
@@ -220,7 +226,9 @@ def _merchants(conn: Connection) -> dict[str, tuple[str, bool]]:
     """Merchant id -> (kelurahan code or ``unknown``, simulated)."""
     return {
         str(m): (code or UNKNOWN_KELURAHAN, bool(sim))
-        for m, code, sim in conn.execute(select(MERCHANTS.c.id, MERCHANTS.c.kelurahan_code, MERCHANTS.c.simulated))
+        for m, code, sim in conn.execute(
+            select(MERCHANTS.c.id, MERCHANTS.c.kelurahan_code, MERCHANTS.c.simulated)
+        )
     }
 
 
@@ -242,7 +250,11 @@ def _per_kelurahan(
 
 def _carbon(conn: Connection, at: queries.AsOf, before: queries.AsOf | None) -> Carbon:
     now = queries.carbon_totals(conn, at)
-    then = queries.carbon_totals(conn, before) if before is not None else {"issued": 0, "retired": 0, "bridged": 0}
+    then = (
+        queries.carbon_totals(conn, before)
+        if before is not None
+        else {"issued": 0, "retired": 0, "bridged": 0}
+    )
     return Carbon(
         issued=now["issued"] - then["issued"],
         retired=now["retired"] - then["retired"],
@@ -277,7 +289,11 @@ def _reconciliation(conn: Connection, after: int, upto: int) -> Reconciliation:
     )
     ids = [int(r.id) for r in runs]
     verdicts = (
-        list(conn.execute(select(RECONCILIATION_CHECKS.c.ok).where(RECONCILIATION_CHECKS.c.run_id.in_(ids))).scalars())
+        list(
+            conn.execute(
+                select(RECONCILIATION_CHECKS.c.ok).where(RECONCILIATION_CHECKS.c.run_id.in_(ids))
+            ).scalars()
+        )
         if ids
         else []
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, update
@@ -148,12 +147,26 @@ def seed_books(chain: Chain, name: str, url: str) -> Backend:
         ):
             conn.execute(
                 insert(ANOMALY_FLAGS).values(
-                    id=flag_id, kind="wash_trade", source="rule", score=0.5, reason="", tx_hashes=[],
-                    accounts=[], evidence={}, block_number=None, status=status, note="",
-                    created_at=created, reviewed_at=reviewed, reviewed_by="auditor" if reviewed else None,
+                    id=flag_id,
+                    kind="wash_trade",
+                    source="rule",
+                    score=0.5,
+                    reason="",
+                    tx_hashes=[],
+                    accounts=[],
+                    evidence={},
+                    block_number=None,
+                    status=status,
+                    note="",
+                    created_at=created,
+                    reviewed_at=reviewed,
+                    reviewed_by="auditor" if reviewed else None,
                 )
             )
-        for block, ok, checks in ((chain.end_block, False, (True, False)), (chain.after_block, True, (True,))):
+        for block, ok, checks in (
+            (chain.end_block, False, (True, False)),
+            (chain.after_block, True, (True,)),
+        ):
             run_id = conn.execute(
                 insert(RECONCILIATION_RUNS)
                 .values(block=block, started_at=inside, finished_at=inside, ok=ok)
@@ -162,8 +175,15 @@ def seed_books(chain: Chain, name: str, url: str) -> Backend:
             for n, verdict in enumerate(checks):
                 conn.execute(
                     insert(RECONCILIATION_CHECKS).values(
-                        run_id=run_id, block_number=block, check=f"c{n}", subject="", ok=verdict,
-                        expected="1", actual="1" if verdict else "2", details={}, created_at=inside,
+                        run_id=run_id,
+                        block_number=block,
+                        check=f"c{n}",
+                        subject="",
+                        ok=verdict,
+                        expected="1",
+                        actual="1" if verdict else "2",
+                        details={},
+                        created_at=inside,
                     )
                 )
     return Backend(name, url, engine, sessions)

@@ -36,9 +36,9 @@ from tests.audit.monthly.support import (
     backfill,
     genesis_for,
     month_activity,
+    month_under_test,
     publish_liabilities,
     seed_books,
-    month_under_test,
     utc,
 )
 from tests.audit.reconcile.support import build_world
@@ -117,7 +117,9 @@ def test_figures_equal_the_chain_the_mirror_and_the_books_at_the_end_block(
     # Mints and burns of the month: the mirror's rows of blocks after the previous end block up to
     # the end block; the mint at 00:00 WIB of the next month (block end + 1) is not among them.
     with db.sessions() as s:
-        token = str(s.scalar(select(DECODED.c.address).where(DECODED.c.contract == "MadiunStableCoin").limit(1)))
+        token = str(
+            s.scalar(select(DECODED.c.address).where(DECODED.c.contract == "MadiunStableCoin").limit(1))
+        )
         previous_end = s.scalar(
             select(func.max(BLOCKS.c.number)).where(BLOCKS.c.timestamp < int(month.start.timestamp()))
         )
@@ -177,7 +179,9 @@ def test_figures_equal_the_chain_the_mirror_and_the_books_at_the_end_block(
         ).all()
     assert len(settled) == 4
     assert report.settled_payments == 4
-    assert report.settled_idr == sum(int(r[1]) for r in settled) == 150_000_00 + 25_000_00 + 42_000_00 + 5_000_00
+    assert (
+        report.settled_idr == sum(int(r[1]) for r in settled) == 150_000_00 + 25_000_00 + 42_000_00 + 5_000_00
+    )
     assert report.settled_pi == sum(int(r[2]) for r in settled) > 0
     assert report.active_merchants == len({r[0] for r in settled}) == 3
     assert report.payers is None
@@ -195,7 +199,13 @@ def test_figures_equal_the_chain_the_mirror_and_the_books_at_the_end_block(
     # Audit: flags raised / confirmed in the month; runs at blocks of the month only.
     assert (report.anomalies.raised, report.anomalies.confirmed) == (2, 1)
     recon = report.reconciliation
-    assert (recon.runs, recon.failed_runs, recon.checks, recon.failed_checks, recon.last_run_ok) == (1, 1, 2, 1, False)
+    assert (recon.runs, recon.failed_runs, recon.checks, recon.failed_checks, recon.last_run_ok) == (
+        1,
+        1,
+        2,
+        1,
+        False,
+    )
 
     # The month's liabilities root as published on chain (the mirror holds its event).
     attestation = report.attestation
