@@ -99,8 +99,8 @@ def lender_named(session: Session, name: str, at: datetime) -> Lender:
         InvalidConsentError: an empty or too long name.
     """
     clean = " ".join(name.split())
-    if not clean or len(clean) > MAX_LENDER_NAME:
-        raise InvalidConsentError(f"a lender's name is 1 to {MAX_LENDER_NAME} characters")
+    if not clean or len(clean) > MAX_LENDER_NAME or not clean.isprintable():
+        raise InvalidConsentError(f"a lender's name is 1 to {MAX_LENDER_NAME} printable characters")
     found = session.scalars(select(Lender).where(Lender.name == clean)).one_or_none()
     if found is not None:
         return found
@@ -324,7 +324,7 @@ def record_read(
     Raises:
         InvalidConsentError: ``what`` is empty or too long.
     """
-    if not what or len(what) > MAX_WHAT:
+    if not what or len(what) > MAX_WHAT or not what.isprintable():
         raise InvalidConsentError(f"what was read is 1 to {MAX_WHAT} characters")
     _log(
         session,

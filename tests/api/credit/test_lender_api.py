@@ -13,8 +13,11 @@ import re
 import uuid
 from datetime import date
 
+import pytest
+
 from api.auth import issue_key
 from api.models import Role
+from city.credit import report
 from portal.web import api_routes
 from tests.api.credit.support import consent_to, lender_key, logged
 from tests.api.support import Harness, MakeApi, bearer, new_merchant
@@ -27,10 +30,14 @@ def _report(client: Harness, merchant: uuid.UUID | str, headers: dict[str, str],
     return client.client.get(f"/v1/lender/merchants/{merchant}/health-report{suffix}", headers=headers)
 
 
-def test_non_consenting_and_other_lenders_merchants_are_the_same_404(make_api: MakeApi) -> None:
+def test_non_consenting_and_other_lenders_merchants_are_the_same_404(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    monkeypatch.setattr(report, "build_health_report", lambda *args, **kw: built.append(args))
     api = make_api()
     db, client = api.db, api.client
-    lender, mine = lender_key(db)
+    _lender, mine = lender_key(db)
     _other, theirs = lender_key(db)
     silent, _ = new_merchant(db)  # consents to nothing
     scoring_only, scoring_key = new_merchant(db)
@@ -52,7 +59,7 @@ def test_non_consenting_and_other_lenders_merchants_are_the_same_404(make_api: M
     assert logged(db, silent) == []
     assert logged(db, scoring_only) == [("grant", None)]
     assert logged(db, elsewhere) == [("grant", None), ("grant", None)]
-    assert lender  # the caller's lender exists but nobody shares with it
+    assert built == []  # nothing was computed for any of them
 
 
 def test_a_sharing_merchant_is_read_and_sees_every_read_until_it_revokes(

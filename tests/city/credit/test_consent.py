@@ -180,7 +180,7 @@ def test_lenders_are_found_by_name_once(sessions: sessionmaker[Session]) -> None
         again = consent.lender_named(session, "  " + name.replace("  ", " ") + " ", T0)
         assert first.id == again.id and first.name == " ".join(name.split())
         assert first.id in {row.id for row in consent.lenders(session)}
-    for bad in ("", "   ", "x" * 201):
+    for bad in ("", "   ", "x" * 201, "Bank\x00Jatim"):
         with pytest.raises(ValidationError), sessions.begin() as session:
             consent.lender_named(session, bad, T0)
 
