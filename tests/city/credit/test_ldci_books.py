@@ -185,6 +185,11 @@ def test_compute_storesOnlyConsentingMerchants_idempotently(
             expected = score(read_inputs(session, merchant_id, LAST))
             assert expected is not None and row.score == expected.score
             assert row.components == components_json(expected.components) and row.formula_version == "ldci-1"
+            stored = json.loads(row.components)
+            assert json.dumps(stored, sort_keys=True, separators=(",", ":")) == row.components  # canonical
+            numbers = [c[k] for c in stored for k in ("weight_bp", "value_num", "value_den")]
+            numbers += [v for c in stored for v in c["inputs"].values()]
+            assert all(n is None or type(n) is int for n in numbers)  # integers only, no float
     assert main(["compute", "--day", LAST.isoformat()]) == 0  # again: the same rows, replaced
     capsys.readouterr()
     again = _rows(pilot, LAST)
