@@ -163,6 +163,15 @@ def test_errors_are_in_the_language_and_keep_their_status(client: TestClient) ->
     english = client.get(f"/explorer/tx/0x{'ab' * 32}", params={"lang": "en"})
     assert english.status_code == 404 and f"transaction 0x{'ab' * 32} is not in the ledger" in english.text
     client.cookies.clear()
+    # The empty mirror has no block: said so, not "as of block None".
+    no_block = client.get("/explorer/block/3")
+    assert no_block.status_code == 404
+    assert "blok 3 tidak ada di buku besar: cermin belum memiliki blok terkonfirmasi" in no_block.text
+    # A refusal's reason is the platform's English message, marked as English, after an Indonesian lead.
+    refused = client.get("/explorer/address/0x1234")
+    assert refused.status_code == 422 and "Permintaan ditolak" in refused.text
+    reason = r'<p class="error" id="error-message" lang="en">not an address: [^<]*0x1234'
+    assert re.search(reason, refused.text)
     nothing = client.get("/explorer/search", params={"q": "nothing-matches"})
     assert nothing.status_code == 404 and "Tidak ada yang cocok per blok" in nothing.text
 
