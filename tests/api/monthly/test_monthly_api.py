@@ -54,6 +54,10 @@ def test_the_json_api_serves_the_stored_report_and_refuses_bad_months(db: Db, ap
     ):
         answer = api.client.get(path)
         assert answer.status_code == status, path
+    unpublished = api.client.get("/explorer/reports/2031-04?lang=en")
+    assert unpublished.status_code == 200 and 'id="liabilities-root">not published<' in unpublished.text
+    published = api.client.get("/explorer/reports/2031-05")
+    assert f'id="liabilities-root">{ROOT}<' in published.text and "belum diterbitkan" not in published.text
     page = api.client.get("/explorer/reports/2030-13")
     assert page.status_code == 422 and "report-error" in page.text
     assert _count(db) == before

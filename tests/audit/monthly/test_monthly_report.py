@@ -262,7 +262,8 @@ def test_the_cli_builds_once_and_refuses_bad_months(
 ) -> None:
     chain, backends = chain_and_backends
     url = backends["sqlite"].url
-    for bad in ("2026-13", "last-ish", chain.month.next().text, "2999-01"):
+    # "last" is the last ended month: the mirror ends one day into the month after the tested one.
+    for bad in ("2026-13", "last-ish", chain.month.next().text, "2999-01", "last"):
         assert audit_main(["monthly", "build", "--month", bad, "--database-url", url]) == 2
         assert "error:" in capsys.readouterr().err
     with backends["sqlite"].sessions() as s:
