@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from city.credit.models import Consent, ConsentEvent, EventKind, Lender, Purpose
@@ -270,8 +271,16 @@ def grant(
         granted_at=at,
         granted_by=actor,
     )
-    session.add(consent)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(consent)
+    except IntegrityError:
+        # A concurrent grant of the same consent committed first (the partial unique indexes):
+        # granting is idempotent, so its row is the answer.
+        raced = _active(session, merchant_id, wanted, lender_id, at)
+        if raced is None:
+            raise
+        return raced
     _log(session, merchant_id, EventKind.GRANT, wanted, lender_id, actor, at, consent.id)
     session.flush()
     return consent

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.sql.base import Base
@@ -52,6 +52,25 @@ class Consent(Base):
     """One consent of a merchant, active from ``granted_at`` until ``revoked_at`` (if ever)."""
 
     __tablename__ = "credit_consents"
+    __table_args__ = (
+        # At most one active grant per merchant and purpose (and lender): two grants racing each
+        # other cannot both insert (see city.credit.consent.grant).
+        Index(
+            "uq_credit_consents_active_scoring",
+            "merchant_id",
+            unique=True,
+            sqlite_where=text("purpose = 'scoring' AND revoked_at IS NULL"),
+            postgresql_where=text("purpose = 'scoring' AND revoked_at IS NULL"),
+        ),
+        Index(
+            "uq_credit_consents_active_sharing",
+            "merchant_id",
+            "lender_id",
+            unique=True,
+            sqlite_where=text("purpose = 'sharing' AND revoked_at IS NULL"),
+            postgresql_where=text("purpose = 'sharing' AND revoked_at IS NULL"),
+        ),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     merchant_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("merchants.id"), nullable=False, index=True

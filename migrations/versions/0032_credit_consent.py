@@ -1,6 +1,7 @@
 """The consent registry of issue #15 (:mod:`city.credit.models`) and lender API keys.
 
-``credit_lenders``, ``credit_consents`` and the append-only ``credit_consent_events``; ``api_keys``
+``credit_lenders``, ``credit_consents`` (partial unique indexes: one active grant per merchant,
+purpose and lender) and the append-only ``credit_consent_events``; ``api_keys``
 gains ``lender_id`` (set exactly for keys of role ``lender``).
 
 Revision ID: 0032
@@ -51,6 +52,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_consents")),
     )
     op.create_index(op.f("ix_credit_consents_merchant_id"), "credit_consents", ["merchant_id"])
+    scoring = sa.text("purpose = 'scoring' AND revoked_at IS NULL")
+    sharing = sa.text("purpose = 'sharing' AND revoked_at IS NULL")
+    op.create_index(
+        "uq_credit_consents_active_scoring",
+        "credit_consents",
+        ["merchant_id"],
+        unique=True,
+        sqlite_where=scoring,
+        postgresql_where=scoring,
+    )
+    op.create_index(
+        "uq_credit_consents_active_sharing",
+        "credit_consents",
+        ["merchant_id", "lender_id"],
+        unique=True,
+        sqlite_where=sharing,
+        postgresql_where=sharing,
+    )
     op.create_table(
         "credit_consent_events",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
@@ -96,6 +115,8 @@ def downgrade() -> None:
         batch.drop_column("lender_id")
     op.drop_index(op.f("ix_credit_consent_events_merchant_id"), table_name="credit_consent_events")
     op.drop_table("credit_consent_events")
+    op.drop_index("uq_credit_consents_active_sharing", table_name="credit_consents")
+    op.drop_index("uq_credit_consents_active_scoring", table_name="credit_consents")
     op.drop_index(op.f("ix_credit_consents_merchant_id"), table_name="credit_consents")
     op.drop_table("credit_consents")
     op.drop_table("credit_lenders")

@@ -202,3 +202,29 @@ def test_the_migration_refuses_a_lender_key_without_a_lender(sessions: sessionma
                     created_at=T0,
                 )
             )
+
+
+def test_the_database_refuses_a_second_active_grant(sessions: sessionmaker[Session]) -> None:
+    """The partial unique indexes (migration 0032) back the service's "one active grant"."""
+    from sqlalchemy.exc import IntegrityError
+
+    merchant, lender = add_merchant(sessions), _lender(sessions)
+    with sessions.begin() as session:
+        consent.grant(session, merchant, "scoring", None, OWNER, T0)
+        consent.grant(session, merchant, "sharing", lender, OWNER, T0)
+    for purpose, lender_id in (("scoring", None), ("sharing", lender)):
+        with pytest.raises(IntegrityError), sessions.begin() as session:
+            session.add(
+                Consent(
+                    merchant_id=merchant,
+                    purpose=purpose,
+                    lender_id=lender_id,
+                    granted_at=T0,
+                    granted_by=OWNER,
+                )
+            )
+    with sessions.begin() as session:  # after a revocation a new grant is a new row
+        scoring = consent.active_consents(session, merchant, T0)[0]
+        consent.revoke(session, merchant, scoring.id, OWNER, T0 + timedelta(hours=1))
+        again = consent.grant(session, merchant, "scoring", None, OWNER, T0 + timedelta(hours=2))
+        assert again.id != scoring.id
