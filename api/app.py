@@ -19,6 +19,8 @@ from api.credit.consents import router as consents_router
 from api.credit.lender import router as lender_router
 from api.docs import install_docs
 from api.errors import install_error_handlers, use_envelope_in_openapi
+from api.forecast.endpoints import router as forecast_router
+from api.forecast.page import router as forecast_page_router
 from api.liabilities.endpoints import router as liabilities_router
 from api.lpui import metrics as lpui_metrics
 from api.lpui.endpoints import router as lpui_router
@@ -143,6 +145,8 @@ def create_app(
         lpui_page_router,
         monthly_router,
         monthly_page_router,
+        forecast_router,
+        forecast_page_router,
         liabilities_router,
         consents_router,
         lender_router,
