@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import key_lifecycle
 from api.auth import AuthenticationError, Principal, admin_secret_matches, issue_key, require_role
-from api.credit.lender_keys import issue_lender_key
+from api.credit.lender_keys import issue_lender_key, rotate_lender_key
 from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Role
@@ -142,7 +142,8 @@ def rotate_key(key_id: uuid.UUID, data: KeyRotate, principal: Manager, sessions:
     """Issues a new key with the same role and merchant and revokes the old one after
     `grace_period_s` (at once by default). A key already revoked or rotated is 409."""
     with sessions.begin() as session:
-        issued, until = key_lifecycle.rotate(session, principal, key_id, data.grace_period_s)
+        lender_key = rotate_lender_key(session, principal, key_id, data.grace_period_s)
+        issued, until = lender_key or key_lifecycle.rotate(session, principal, key_id, data.grace_period_s)
     return KeyRotated(
         id=issued.id,
         role=str(issued.role),

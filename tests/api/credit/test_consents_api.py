@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import uuid
 
+from sqlalchemy import select
+
 from api.__main__ import main
-from api.models import Role
+from api.models import ApiKey, Role
 from tests.api.credit.support import lender_key
 from tests.api.support import MakeApi, bearer, new_merchant, staff_key
 
@@ -116,3 +118,27 @@ def test_lender_keys_from_the_admin_route_and_the_cli(make_api: MakeApi, capsys:
     printed = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
     assert printed["role"] == "lender" and printed["lender_id"] == body["lender_id"]  # same lender
     assert api.client.get("/v1/lender/merchants", headers=bearer(printed["api_key"])).status_code == 200
+
+
+def test_an_operator_rotates_and_revokes_a_lender_key(make_api: MakeApi) -> None:
+    api = make_api()
+    lender_id, old = lender_key(api.db)
+    with api.db.sessions() as session:
+        old_id = session.scalars(select(ApiKey.id).where(ApiKey.lender_id == lender_id)).one()
+    operator = bearer(staff_key(api.db, Role.OPERATOR))
+    rotated = api.client.post(f"/v1/api-keys/{old_id}/rotate", json={}, headers=operator)
+    assert rotated.status_code == 201, rotated.text
+    new = bearer(rotated.json()["api_key"])
+    assert rotated.json()["role"] == "lender"
+    assert api.client.get("/v1/lender/merchants", headers=new).status_code == 200
+    assert api.client.get("/v1/lender/merchants", headers=old).status_code == 401
+    again = api.client.post(f"/v1/api-keys/{old_id}/rotate", json={}, headers=operator)
+    assert again.status_code == 409
+    _m, merchant = new_merchant(api.db)
+    refused = api.client.post(
+        f"/v1/api-keys/{rotated.json()['id']}/rotate", json={}, headers=bearer(merchant)
+    )
+    assert refused.status_code == 404
+    revoked = api.client.post(f"/v1/api-keys/{rotated.json()['id']}/revoke", headers=operator)
+    assert revoked.status_code == 200
+    assert api.client.get("/v1/lender/merchants", headers=new).status_code == 401
