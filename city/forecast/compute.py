@@ -26,7 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from city.forecast import backtest as bt
-from city.forecast.model import DESCRIPTION, MIN_HISTORY_DAYS, forecast
+from city.forecast.model import DESCRIPTION, MIN_HISTORY_DAYS, Forecast, ModelFailedError, forecast
 from city.forecast.models import (
     CITY_CODE,
     ForecastError,
@@ -121,11 +121,25 @@ def _skip_reason(length: int) -> str | None:
     return None
 
 
+def _paths(history: dict[str, list[int]]) -> dict[str, Forecast]:
+    """Each metric's 90-day path (one seed per metric, so a rerun draws the same intervals)."""
+    return {
+        metric: forecast([float(v) for v in history[metric]], HORIZON_DAYS, totals=TOTAL_HORIZONS, seed=seed)
+        for seed, metric in enumerate(METRICS)
+    }
+
+
 def _store_series(
     session: Session, run_id: int, code: str, last: date, history: dict[str, list[int]]
 ) -> SeriesResult:
     length = len(history["count"])
     reason = _skip_reason(length)
+    paths: dict[str, Forecast] = {}
+    if reason is None:
+        try:
+            paths = _paths(history)
+        except ModelFailedError as exc:  # stored as the reason: one odd series does not stop the run
+            reason = exc.message
     session.add(
         ForecastSeries(
             run_id=run_id,
@@ -139,9 +153,8 @@ def _store_series(
     if reason:
         return SeriesResult(code, length, reason)
     backtests: dict[str, bt.Backtest | None] = {}
-    for seed, metric in enumerate(METRICS):
+    for metric, path in paths.items():
         values = history[metric]
-        path = forecast([float(v) for v in values], HORIZON_DAYS, totals=TOTAL_HORIZONS, seed=seed)
         points = [to_stored(v, metric) for v in path.point]
         for n, (p, lo, hi) in enumerate(zip(points, path.lo, path.hi, strict=True)):
             session.add(
@@ -169,7 +182,10 @@ def _store_series(
                     hi80=max(to_stored(high, metric), total),
                 )
             )
-        result = bt.backtest(values)
+        try:
+            result = bt.backtest(values)
+        except ModelFailedError:  # the path was fitted; an origin's shorter history was not
+            result = None
         backtests[metric] = result
         if result is not None:
             for method, errors in (("model", result.model), ("baseline", result.baseline)):

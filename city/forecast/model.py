@@ -20,7 +20,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-from common.errors import ValidationError
+from common.errors import MSCError, ValidationError
 
 SEASON = 7
 """Days in a season (a week)."""
@@ -40,6 +40,13 @@ class TooLittleHistoryError(ValidationError):
     """A series is shorter than :data:`MIN_HISTORY_DAYS`."""
 
     code = "forecast_too_little_history"
+
+
+class ModelFailedError(MSCError):
+    """statsmodels could not fit the series or gave non-finite figures (the series gets no
+    forecast, with this as its reason, instead of a made-up number)."""
+
+    code = "forecast_model_failed"
 
 
 @dataclass(frozen=True)
@@ -98,12 +105,21 @@ def forecast(
         )
     values = np.asarray(history, dtype=float)
     scale = float(np.mean(np.abs(values))) or 1.0
+    try:
+        return _forecast(values, scale, horizon, totals, seed)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise ModelFailedError(f"the model could not be fitted ({type(exc).__name__})") from exc
+
+
+def _forecast(values: np.ndarray, scale: float, horizon: int, totals: Sequence[int], seed: int) -> Forecast:
     result = _fit(values / scale)
     n = len(values)
     frame = result.get_prediction(start=n, end=n + horizon - 1).summary_frame(alpha=ALPHA)  # type: ignore[attr-defined]
     point = np.clip(frame["mean"].to_numpy(), 0, None) * scale
     lo = np.clip(frame["pi_lower"].to_numpy(), 0, None) * scale
     hi = np.clip(frame["pi_upper"].to_numpy(), 0, None) * scale
+    if not all(np.isfinite(a).all() for a in (point, lo, hi)):
+        raise ValueError("non-finite forecast")
     bounds: dict[int, tuple[float, float]] = {}
     if totals:
         paths = result.simulate(  # type: ignore[attr-defined]
@@ -112,6 +128,8 @@ def forecast(
         sums = np.cumsum(np.clip(np.asarray(paths, dtype=float), 0, None), axis=0) * scale
         for h in totals:
             low, high = np.quantile(sums[h - 1], [ALPHA / 2, 1 - ALPHA / 2])
+            if not (np.isfinite(low) and np.isfinite(high)):
+                raise ValueError("non-finite simulated total")
             bounds[h] = (float(low), float(high))
     return Forecast(
         point=[float(v) for v in point],

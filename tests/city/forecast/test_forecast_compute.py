@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from city.forecast import reading
+from city.forecast import compute, reading
 from city.forecast.compute import InvalidHistoryError, run, series_of
+from city.forecast.model import ModelFailedError
 from city.forecast.models import (
     CITY_CODE,
     ForecastError,
@@ -142,3 +143,17 @@ def test_reading_the_latest_run_back(pilot: PilotDb) -> None:
     assert quiet.skipped_reason == "no settled payments in the history" and quiet.metrics == {}
     assert sum(v for _, v in history["count"]) == 1000 * pilot.summary.pi_payments
     assert [d for d, _ in history["value"]][-1] == date(2026, 10, 31)
+
+
+def test_a_series_the_model_cannot_fit_gets_the_reason_and_the_run_goes_on(
+    pilot: PilotDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(history: list[float], horizon: int, **_: object) -> None:
+        raise ModelFailedError("the model could not be fitted (LinAlgError)")
+
+    monkeypatch.setattr(compute, "forecast", failing)
+    with pilot.sessions.begin() as session:
+        summary = run(session, AS_OF, history_days=23)
+    reasons = {s.code: s.skipped_reason for s in summary.series}
+    assert reasons[CITY_CODE] == "the model could not be fitted (LinAlgError)"
+    assert _count(pilot, ForecastPoint, summary.run_id) == 0

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from city.forecast.backtest import backtest, origins_of
-from city.forecast.model import TooLittleHistoryError, forecast, seasonal_naive
+from city.forecast.model import ModelFailedError, TooLittleHistoryError, forecast, seasonal_naive
 
 PATTERN = [10, 14, 9, 12, 30, 42, 5]
 """A week of daily payments: quiet Sunday, busy Friday and Saturday."""
@@ -95,3 +95,9 @@ def test_mape_leaves_out_days_without_payments() -> None:
     assert tested is not None
     # 7 backtested days with payments (3 at origin 14, 4 at origin 21), one missed entirely
     assert tested.baseline.mape == Fraction(1, 7)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_series_the_model_cannot_fit_is_refused_not_made_up() -> None:
+    with pytest.raises(ModelFailedError, match="could not be fitted"):
+        forecast([float("nan")] * 20, 7)
