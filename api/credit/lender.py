@@ -26,7 +26,7 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Merchant, Role
 from city.credit import consent
-from common.errors import NotFoundError
+from common.errors import NotFoundError, ValidationError
 from common.sql.helpers import utcnow
 from webui.i18n import LANGUAGES
 
@@ -70,8 +70,34 @@ def _shared(session: Session, principal: Principal, merchant_id: str, what: str)
     return merchant
 
 
+class InvalidReportDayError(ValidationError):
+    """A report day before :data:`FIRST_REPORT_DAY` or after today (Asia/Jakarta)."""
+
+    code = "invalid_report_day"
+
+    def __init__(self, day: date, today: date) -> None:
+        super().__init__(
+            f"as_of must be between {FIRST_REPORT_DAY.isoformat()} and today ({today.isoformat()})",
+            as_of=day.isoformat(),
+        )
+
+
+FIRST_REPORT_DAY = date(2020, 1, 1)
+"""No report is built for a day before this (the platform has no books that old)."""
+
+
 def _as_of(as_of: date | None) -> date:
-    return as_of if as_of is not None else utcnow().astimezone(JAKARTA).date()
+    """The report's day: ``as_of``, else today in Asia/Jakarta.
+
+    Raises:
+        InvalidReportDayError: a day in the future or before :data:`FIRST_REPORT_DAY`.
+    """
+    today = utcnow().astimezone(JAKARTA).date()
+    if as_of is None:
+        return today
+    if not FIRST_REPORT_DAY <= as_of <= today:
+        raise InvalidReportDayError(as_of, today)
+    return as_of
 
 
 AsOf = Annotated[date | None, Query(description="The report's day (Asia/Jakarta); default: today.")]
@@ -104,9 +130,10 @@ def health_report(
     merchant). The read is recorded in the merchant's consent log."""
     from city.credit.report import build_health_report  # the ldci helper's builder
 
+    day = _as_of(as_of)
     with sessions.begin() as session:
         merchant = _shared(session, principal, merchant_id, "health-report.json")
-        report = build_health_report(session, merchant, _as_of(as_of))
+        report = build_health_report(session, merchant, day)
         body: dict[str, Any] = report.to_json()
     return body
 
@@ -129,9 +156,10 @@ def health_report_pdf(
     from city.credit.report_pdf import render_health_report_pdf
 
     language = lang if lang in LANGUAGES else "id"
+    day = _as_of(as_of)
     with sessions.begin() as session:
         merchant = _shared(session, principal, merchant_id, "health-report.pdf")
-        report = build_health_report(session, merchant, _as_of(as_of))
+        report = build_health_report(session, merchant, day)
         pdf = render_health_report_pdf(report, language)
     return Response(
         pdf,

@@ -71,9 +71,9 @@ def test_a_sharing_merchant_is_read_and_sees_every_read_until_it_revokes(
     merchant = books.merchant("Taman")
     with db.sessions.begin() as session:
         merchant_headers = bearer(issue_key(session, Role.MERCHANT, merchant).secret)
-    as_of = date(2038, 3, 10)
-    books.pay(merchant, 150_000, jakarta(date(2038, 3, 1), 10))
-    books.pay(merchant, 250_000, jakarta(date(2038, 3, 8), 11))
+    as_of = date(2025, 3, 10)
+    books.pay(merchant, 150_000, jakarta(date(2025, 3, 1), 10))
+    books.pay(merchant, 250_000, jakarta(date(2025, 3, 8), 11))
     consent_to(client, merchant_headers, lender)
 
     listed = client.get("/v1/lender/merchants", headers=headers).json()["items"]
@@ -82,7 +82,7 @@ def test_a_sharing_merchant_is_read_and_sees_every_read_until_it_revokes(
         f"/v1/lender/merchants/{merchant}/health-report", params={"as_of": as_of.isoformat()}, headers=headers
     )
     assert report.status_code == 200, report.text
-    assert str(merchant) in report.text and "2038-03-10" in report.text
+    assert str(merchant) in report.text and "2025-03-10" in report.text
     pdf = client.get(
         f"/v1/lender/merchants/{merchant}/health-report.pdf",
         params={"as_of": as_of.isoformat(), "lang": "en"},
@@ -90,6 +90,12 @@ def test_a_sharing_merchant_is_read_and_sees_every_read_until_it_revokes(
     )
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+    for day in ("2019-12-31", "2999-01-01"):  # before any books, or not yet: 422, nothing read
+        refused = client.get(
+            f"/v1/lender/merchants/{merchant}/health-report", params={"as_of": day}, headers=headers
+        )
+        assert refused.status_code == 422 and refused.json()["error"] == "invalid_report_day"
 
     events = client.get(CONSENTS, headers=merchant_headers).json()["events"]
     assert [(e["kind"], e["what"]) for e in events] == [
