@@ -52,10 +52,9 @@ class LogRow:
 
     at: datetime
     kind: str
-    purpose: str
-    lender: str
+    detail: str
+    """The purpose, the lender of a grant or revocation of sharing, and what a read read."""
     actor: str
-    what: str
 
 
 def _actor(language: str, actor: str, users: dict[str, str], lenders: dict[str, str]) -> str:
@@ -83,13 +82,20 @@ def _log(db: Session, who: Member, lender_names: dict[str, str]) -> list[LogRow]
         LogRow(
             at=e.at.astimezone(sales.JAKARTA),
             kind=gettext(lang, KINDS.get(e.kind, e.kind)),
-            purpose=gettext(lang, PURPOSES.get(e.purpose, e.purpose)),
-            lender=lender_names.get(str(e.lender_id), "") if e.lender_id else "",
+            detail=_detail(lang, e, lender_names),
             actor=_actor(lang, e.actor, users, lender_names),
-            what=e.what or "",
         )
         for e in events
     ]
+
+
+def _detail(language: str, event: ConsentEvent, lender_names: dict[str, str]) -> str:
+    parts = [gettext(language, PURPOSES.get(event.purpose, event.purpose))]
+    if event.lender_id is not None and event.kind != "read":  # a read's lender is its actor
+        parts.append(lender_names.get(str(event.lender_id), ""))
+    if event.what:
+        parts.append(event.what)
+    return " · ".join(part for part in parts if part)
 
 
 def _page(request: Request, who: Member, *, status_code: int = 200, error: str | None = None) -> HTMLResponse:
