@@ -23,7 +23,7 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Role
 from api.settings import ApiSettings
-from api.types import Bigint
+from api.types import Bigint, CleanName
 from common.errors import ValidationError
 from common.sql.helpers import utcnow
 
@@ -36,11 +36,8 @@ class StaffKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["operator", "auditor", "lender"]
-    lender_name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="For `lender` keys only: the lender's name (created if new).",
+    lender_name: CleanName | None = Field(
+        default=None, description="For `lender` keys only: the lender's name (created if new)."
     )
 
 

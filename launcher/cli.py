@@ -123,7 +123,9 @@ def seed_pilot_city(database_url: str, options: PilotOptions) -> None:
             f"({format_idr(summary.idr_sen)}); {summary.msc_sales} MSC sales drawn, not generated"
         )
         days = pilot_demo.compute_lpui(sessions, plan)
-        print(f"  LPUI computed for {days} days\n", flush=True)
+        print(f"  LPUI computed for {days} days", flush=True)
+        errors = pilot_demo.compute_forecasts(database_url, plan)
+        print(f"  forecasts for 30/60/90 days computed; backtest (city, count): {errors}\n", flush=True)
     finally:
         engine.dispose()
 
@@ -146,6 +148,12 @@ def close_pilot_month(stack: Stack, demo_merchant_ids: list[str]) -> None:
         block = pilot_demo.close_month(stack.platform, pilot_demo.now_utc())
         stack.wait_indexed()
         print(f"  the chain's clock moved to now (block {block}): {period} has ended", flush=True)
+        report = pilot_demo.monthly_report(sessions, period)
+        root = (report.figures.get("attestation") or {}).get("root") or "not published"
+        print(
+            f"  monthly report {period}: end block {report.end_block_number}, liabilities root {root}, "
+            f"sha256 {report.sha256}"
+        )
         owed = [m for m in demo_merchant_ids if pilot_demo.has_leaf(sessions, period, m)]
         if not owed:
             raise MSCError(f"no demo merchant is owed anything off-chain in {period}: nothing to verify")
@@ -155,6 +163,8 @@ def close_pilot_month(stack: Stack, demo_merchant_ids: list[str]) -> None:
         engine.dispose()
     base = stack.api.url
     print(f"  LPUI per kelurahan: {base}/explorer/lpui")
+    print(f"  forecasts:          {base}/explorer/forecasts")
+    print(f"  monthly report:     {base}/explorer/reports/{period}  (CSV, JSON and PDF linked there)")
 
 
 def main(argv: list[str] | None = None) -> int:

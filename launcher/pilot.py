@@ -77,6 +77,8 @@ DEFAULT_IDR_PER_PI = Decimal("15000")
 STEP = timedelta(seconds=30)
 """Time between two moves of a simulated payment."""
 OPEN_MINUTE, CLOSE_MINUTE = 7 * 60, 21 * 60
+REGULARS, PASSERS_BY = 25, 3_000
+"""Each simulated shop's regular customers, and the city's passers-by (see :meth:`Pilot.payer_uid`)."""
 """Shops sell between 07:00 and 21:00 Jakarta time."""
 
 _TRADES = (
@@ -268,6 +270,15 @@ class Pilot:
         day = (self.plan.first_day + timedelta(days=sale.day)).strftime("%Y%m%d")
         return f"simulasi-{self.plan.seed}-{sale.merchant:03d}-{day}-{sale.number}"
 
+    def payer_uid(self, sale: Sale) -> str:
+        """The simulated Pioneer who pays ``sale``: three sales in five by one of the merchant's 25
+        regulars, the others by one of 3,000 passers-by of the city. Drawn from a hash of the Pi
+        payment id, so the plan's random draws (and resuming) are unchanged."""
+        digest = int.from_bytes(hashlib.sha256(self.pi_payment_id(sale).encode()).digest()[:8], "big")
+        if digest % 5 < 3:
+            return f"simulasi-{self.plan.seed}-pelanggan-{sale.merchant:03d}-{digest // 5 % REGULARS}"
+        return f"simulasi-{self.plan.seed}-pelintas-{digest // 5 % PASSERS_BY}"
+
     def _refuse_another_plans_payments(self, merchant_ids: list[str]) -> None:
         """Before any payment is written: every payment of this seed on the plan's days must be one
         the plan draws, to the same merchant for the same amount (else another plan made it).
@@ -362,6 +373,7 @@ class Pilot:
                     S.PENDING_STELLAR,
                     f"simulated: Pi transaction {txid} taken as verified and completed",
                 )
+                payment.payer_uid = self.payer_uid(sale)  # as the flow stores Pi's user_uid
                 flows.record_pi_received(session, payment)
                 flows.record_conversion(session, payment, self.quotes.get(session, payment.quote_id))
             status = S.PENDING_STELLAR

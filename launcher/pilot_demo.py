@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,9 +37,13 @@ from audit.liabilities.models import LiabilityLeaf, LiabilitySnapshot
 from audit.liabilities.publish import Attester, Published, publish_period
 from audit.liabilities.service import merchant_proof
 from audit.liabilities.settings import LiabilitySettings
+from audit.monthly.period import parse_month
+from audit.monthly.store import StoredReport
+from audit.monthly.store import publish as publish_monthly
 from chain.platform import Platform
 from chain.settings import PROJECT_ROOT, ChainSettings
 from chain.signer import Signer
+from city.forecast import __main__ as forecast_cli
 from city.lpui.compute import compute_range
 from city.lpui.settings import LpuiSettings
 from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary
@@ -88,6 +93,31 @@ def compute_lpui(sessions: sessionmaker[Session], plan: PilotPlan) -> int:
     with sessions.begin() as session:
         compute_range(session, plan.first_day, last, LpuiSettings.from_env())
     return (last - plan.first_day).days + 1
+
+
+def compute_forecasts(database_url: str, plan: PilotPlan) -> str:
+    """The forecasts over the pilot's days; the city's daily-count backtest as one line (MASE of
+    model and seasonal-naive baseline, in basis points)."""
+    summary = forecast_cli.compute(database_url, plan.end - timedelta(days=1), plan.days)
+    count: Any = summary.get("count") or {}
+    city = count.get("city")
+    if not city:
+        return "too little history to backtest"
+
+    def mase(bp: int | None) -> str:
+        return "n/a" if bp is None else f"{bp / 10_000:.4f}"
+
+    beats = "beats" if city["beats_baseline"] else "does not beat"
+    return (
+        f"model MASE {mase(city['model_mase_bp'])} vs seasonal-naive "
+        f"{mase(city['baseline_mase_bp'])} (the model {beats} the baseline)"
+    )
+
+
+def monthly_report(sessions: sessionmaker[Session], period: str) -> StoredReport:
+    """``period``'s monthly public report, built at its end block and stored (once)."""
+    report, _new = publish_monthly(sessions, parse_month(period))
+    return report
 
 
 def publish_liabilities(sessions: sessionmaker[Session], platform: Platform, period: str) -> Published:

@@ -49,7 +49,6 @@ def facts(report: StoredReport) -> list[tuple[str, str]]:
         ("attestation.root", "" if attestation is None else attestation["root"]),
         ("attestation.total", "" if attestation is None else attestation["total"]),
         ("attestation.tx_hash", "" if attestation is None else attestation["tx_hash"]),
-        ("payers", "not recorded"),
     ]
 
 

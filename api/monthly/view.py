@@ -67,6 +67,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("settled_idr", N_("Settlement volume in Rupiah"), "sen"),
             ("settled_pi", N_("Settlement volume in Pi"), "pi"),
             ("active_merchants", N_("Active merchants"), "count"),
+            ("payers", N_("Distinct payers"), "count"),
         ),
     ),
     (

@@ -92,7 +92,7 @@ def build_report(
     merchants = _merchants(conn)
     cut = _books_cut(session, end.timestamp)
     owed = liabilities_at(session, cut)
-    active = {m for m, _, _ in settled}
+    active = {m for m, *_ in settled}
     simulated = any(merchants.get(m, ("", False))[1] for m in active | {row.merchant_id for row in owed})
     return MonthlyReport(
         month=month.text,
@@ -114,10 +114,10 @@ def build_report(
         mints=mints,
         burns=burns,
         settled_payments=len(settled),
-        settled_idr=sum(idr for _, idr, _ in settled),
-        settled_pi=sum(pi for _, _, pi in settled),
+        settled_idr=sum(s[1] for s in settled),
+        settled_pi=sum(s[2] for s in settled),
         active_merchants=len(active),
-        payers=None,
+        payers=len({payer for *_, payer in settled if payer is not None}) or None,
         kelurahan=_per_kelurahan(settled, merchants),
         escrow_outstanding=reader.outstanding_escrow(conn, at.confirmations, at.stream),
         carbon=_carbon(conn, at, None if previous is None else at_block(conn, previous, stream)),
@@ -202,8 +202,9 @@ def _attestation(session: Session, conn: Connection, month: Month, end: BlockRef
     )
 
 
-def _settled(session: Session, month: Month) -> list[tuple[str, int, int]]:
-    """(merchant id, sen, 10^-7 Pi) of each payment that became ``completed`` in the month."""
+def _settled(session: Session, month: Month) -> list[tuple[str, int, int, str | None]]:
+    """(merchant id, sen, 10^-7 Pi, payer or None) of each payment that became ``completed`` in the
+    month."""
     moved = (
         select(PaymentStatusChange.payment_id)
         .where(
@@ -215,11 +216,11 @@ def _settled(session: Session, month: Month) -> list[tuple[str, int, int]]:
         .subquery()
     )
     rows = session.execute(
-        select(Payment.merchant_id, Payment.idr_amount, Payment.pi_amount).join(
+        select(Payment.merchant_id, Payment.idr_amount, Payment.pi_amount, Payment.payer_uid).join(
             moved, moved.c.payment_id == Payment.id
         )
     )
-    return [(str(m), int(idr), int(pi)) for m, idr, pi in rows]
+    return [(str(m), int(idr), int(pi), payer) for m, idr, pi, payer in rows]
 
 
 def _merchants(conn: Connection) -> dict[str, tuple[str, bool]]:
@@ -233,12 +234,12 @@ def _merchants(conn: Connection) -> dict[str, tuple[str, bool]]:
 
 
 def _per_kelurahan(
-    settled: list[tuple[str, int, int]], merchants: dict[str, tuple[str, bool]]
+    settled: list[tuple[str, int, int, str | None]], merchants: dict[str, tuple[str, bool]]
 ) -> tuple[KelurahanTotal, ...]:
     """Totals per kelurahan code with settled payments, by code (``unknown`` last)."""
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     active: dict[str, set[str]] = defaultdict(set)
-    for merchant, idr, pi in settled:
+    for merchant, idr, pi, _payer in settled:
         code = merchants.get(merchant, (UNKNOWN_KELURAHAN, False))[0]
         sums[code][0] += 1
         sums[code][1] += idr

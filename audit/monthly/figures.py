@@ -140,7 +140,8 @@ class MonthlyReport:
     settled_pi: int
     active_merchants: int
     payers: int | None
-    """Distinct payers: None, the books do not record who paid a Pi payment."""
+    """Distinct Pi users who paid the month's settled payments (``payments.payer_uid``, kept since
+    migration 0036); None when no settled payment of the month has a known payer."""
     kelurahan: tuple[KelurahanTotal, ...]
     escrow_outstanding: int
     carbon: Carbon

@@ -11,9 +11,11 @@ What counts, the same way as the LPUI (:mod:`city.lpui.compute`):
   payments whose status is ``disputed`` (open) or ``split`` (decided by the arbiter);
 * the first settled payment is the merchant's earliest move to ``completed`` up to the day scored.
 
-Payers: a settled payment keeps no Pi user id in the books today (the Pi user is known to the Pi
-platform only; ``pi_refunds`` and ``paybacks`` keep it for refunds alone), so ``payer_counts`` is
-None and the customer-diversity component is reported as not measured rather than guessed.
+Payers: a settled payment keeps the Pi user who paid it (``payments.payer_uid``, stored by the
+settlement flow with the credit since migration 0036); ``payer_counts`` counts the window's
+settled payments per payer. Payments settled before that have no payer and are left out of the
+counts; when none of the window's payments has one, ``payer_counts`` is None and the
+customer-diversity component is reported as not measured rather than guessed.
 
 ``city`` reads other packages' tables as the books (lightweight ``table()`` declarations), never
 the web app's models (docs/architecture.md).
@@ -58,11 +60,13 @@ DISPUTE_STATUSES = ("disputed", "split")
 
 @dataclass(frozen=True)
 class SettledPayment:
-    """One settled payment: its id, the Jakarta day it settled and its value in sen."""
+    """One settled payment: its id, the Jakarta day it settled, its value in sen and its payer
+    (None: not known)."""
 
     payment_id: uuid.UUID
     day: date
     value_sen: int
+    payer_uid: str | None = None
 
 
 def jakarta_day(moment: datetime) -> date:
@@ -87,7 +91,7 @@ def settled_payments(
         .subquery()
     )
     rows = session.execute(
-        select(Payment.id, Payment.idr_amount, completed.c.at)
+        select(Payment.id, Payment.idr_amount, completed.c.at, Payment.payer_uid)
         .join(completed, completed.c.payment_id == Payment.id)
         .where(Payment.merchant_id == str(merchant_id))
         .where(Payment.status == PaymentStatus.COMPLETED.value)
@@ -95,7 +99,16 @@ def settled_payments(
         .where(completed.c.at < day_start_utc(last + timedelta(days=1)))
         .order_by(completed.c.at, Payment.id)
     ).all()
-    return [SettledPayment(pid, jakarta_day(at), int(idr)) for pid, idr, at in rows]
+    return [SettledPayment(pid, jakarta_day(at), int(idr), payer) for pid, idr, at, payer in rows]
+
+
+def payer_counts(payments: list[SettledPayment]) -> tuple[int, ...] | None:
+    """Settled payments per known payer (largest first), None when no payment has a payer."""
+    counts: dict[str, int] = defaultdict(int)
+    for p in payments:
+        if p.payer_uid is not None:
+            counts[p.payer_uid] += 1
+    return tuple(sorted(counts.values(), reverse=True)) or None
 
 
 def first_settled_day(session: Session, merchant_id: uuid.UUID, as_of: date) -> date | None:
@@ -155,7 +168,7 @@ def read_inputs(
     return LdciInputs(
         as_of=as_of,
         days=window,
-        payer_counts=None,
+        payer_counts=payer_counts(payments),
         refunds=refunds_of(session, merchant_id, ids),
         disputes=disputes_of(session, ids),
         first_settled=first_settled_day(session, merchant_id, as_of),

@@ -8,8 +8,8 @@ tests hold exactly and the stored components read back identically.
 The formula (version :data:`FORMULA_VERSION`, documented with its reasons in
 ``city/credit/README.md``): seven components, each a value in [0, 1] and a weight in basis
 points (the weights sum to 10,000); the score is ``round_half_up(1000 * sum(w * v) / sum(w))``
-over the components that could be measured (customer diversity is not measured when the books
-keep no payer of the payments). A merchant with no settled payment in the window has no score
+over the components that could be measured (customer diversity is not measured when no payment
+of the window has a known payer). A merchant with no settled payment in the window has no score
 (``None``), never 0.
 """
 
@@ -75,7 +75,7 @@ class LdciInputs:
     Attributes:
         as_of: The day scored (the window's last day).
         days: One entry per window day, oldest first (the last one is ``as_of``).
-        payer_counts: Settled payments per distinct payer, or None when the books keep no payer.
+        payer_counts: Settled payments per distinct payer, or None when no payment has a known payer.
         refunds: Merchant refunds (not failed) of the window's payments.
         disputes: Escrow disputes (open or decided) of the window's payments.
         first_settled: The day of the merchant's first settled payment ever, None if none.

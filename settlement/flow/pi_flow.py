@@ -251,7 +251,7 @@ class PiPaymentFlow:
                 return self._refuse(payment_id, pi, f"Pi refused completion: {exc.verification_error or exc}")
             except (PiTxidMismatchError, PiAlreadyCancelledError) as exc:
                 return self._refuse(payment_id, pi, f"Pi refused completion: {exc}")
-        return self._credit(payment_id, quote, txid)
+        return self._credit(payment_id, quote, txid, pi.user_uid)
 
     def expire(self, payment_id: uuid.UUID, reason: str) -> Payment:
         """Cancels on Pi a payment the customer never paid and moves it to ``expired``.
@@ -362,8 +362,9 @@ class PiPaymentFlow:
             reason += "; cancelled on the Pi platform"
         return self._move(payment_id, S.PENDING_ANCHOR, S.ERROR, reason, error_reason=reason)
 
-    def _credit(self, payment_id: uuid.UUID, quote: Quote, txid: str) -> Payment:
-        """The move to ``pending_stellar`` and the ledger postings, in one transaction."""
+    def _credit(self, payment_id: uuid.UUID, quote: Quote, txid: str, payer_uid: str) -> Payment:
+        """The move to ``pending_stellar``, the payer Pi names and the ledger postings, in one
+        transaction."""
         try:
             with self.sessions() as session, session.begin():
                 payment = self.payments.transition(
@@ -373,6 +374,7 @@ class PiPaymentFlow:
                     S.PENDING_STELLAR,
                     f"Pi transaction {txid} verified on Horizon and completed on the Pi platform",
                 )
+                payment.payer_uid = payer_uid
                 flows.record_pi_received(session, payment)
                 flows.record_conversion(session, payment, quote)
                 return payment

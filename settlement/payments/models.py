@@ -90,6 +90,11 @@ class Payment(Base):
     )
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payer_uid: Mapped[str | None] = mapped_column(
+        String(128),
+        nullable=True,
+        doc="The Pi user who paid (Pi's ``user_uid``), stored with the credit; null before it (or 0036).",
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 

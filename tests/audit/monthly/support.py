@@ -38,6 +38,7 @@ from indexer.settings import IndexerSettings
 from settlement.ledger import chart
 from settlement.ledger.models import Currency
 from settlement.ledger.service import EntryDraft, credit, debit, post
+from settlement.payments.models import Payment
 from tests.api.support import Db
 from tests.audit.reconcile.support import BUILD, World
 from tests.city.lpui.support import Books
@@ -132,12 +133,17 @@ def seed_books(chain: Chain, name: str, url: str) -> Backend:
     nowhere = books.merchant("Luar Kota")
     with sessions.begin() as s:
         s.get_one(Merchant, pilot).simulated = True
-    books.pay(kartoharjo, 150_000_00, month.start + timedelta(days=3))
-    books.pay(kartoharjo, 25_000_00, month.end - timedelta(seconds=30))
-    books.pay(kartoharjo, 99_00, month.end)  # settles in the next month
-    books.pay(kartoharjo, 11_00, month.start - timedelta(seconds=1))  # in the previous month
-    books.pay(pilot, 42_000_00, month.start + timedelta(days=20))
-    books.pay(nowhere, 5_000_00, month.start + timedelta(days=21))
+    paid = {
+        books.pay(kartoharjo, 150_000_00, month.start + timedelta(days=3)): "pioneer-a",
+        books.pay(kartoharjo, 25_000_00, month.end - timedelta(seconds=30)): "pioneer-b",
+        books.pay(kartoharjo, 99_00, month.end): "pioneer-c",  # settles in the next month
+        books.pay(kartoharjo, 11_00, month.start - timedelta(seconds=1)): "pioneer-d",  # previous month
+        books.pay(pilot, 42_000_00, month.start + timedelta(days=20)): "pioneer-a",  # a payer of two shops
+        books.pay(nowhere, 5_000_00, month.start + timedelta(days=21)): None,  # settled before 0036
+    }
+    with sessions.begin() as s:  # the payer Pi names, as the settlement flow stores it
+        for payment_id, payer in paid.items():
+            s.get_one(Payment, payment_id).payer_uid = payer
     inside, after = month.start + timedelta(days=9), month.end + timedelta(days=1)
     with engine.begin() as conn:
         for flag_id, created, status, reviewed in (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -94,7 +94,12 @@ def test_inputs_areThePilotsDraws_dayByDay(pilot: PilotBooks) -> None:
         first + timedelta(days=n): (d.count, d.value_sen) for n, d in enumerate(inputs.days) if d.count
     } == drawn
     assert inputs.first_settled == min(drawn)
-    assert (inputs.refunds, inputs.disputes, inputs.payer_counts) == (0, 0, None)
+    assert (inputs.refunds, inputs.disputes) == (0, 0)
+    # Each settled payment's payer (stored as the flow stores Pi's user_uid), counted per payer.
+    simulator = Pilot(pilot.sessions, PLAN)
+    payers = Counter(simulator.payer_uid(s) for s in sales(PLAN) if s.in_pi and s.merchant == 0)
+    assert inputs.payer_counts == tuple(sorted(payers.values(), reverse=True))
+    assert 1 < len(payers) < sum(payers.values())  # regulars come back, passers-by are new
     with pilot.sessions() as session:  # a day before the pilot: no history, no score
         before = read_inputs(session, pilot.merchants[0], PLAN.first_day - timedelta(days=1))
     assert before.payments == 0 and before.first_settled is None and score(before) is None

@@ -105,9 +105,11 @@ def test_pdf_readsBack_inIndonesian_andEnglish(pilot: PilotBooks) -> None:
     with pilot.sessions() as session:
         report = build_health_report(session, pilot.merchants[0], LAST, now=lambda: NOW)
     october = report.months[-1]
-    for language, title, score_label, not_measured in (
-        ("id", "Laporan Kesehatan UMKM", "Skor LDCI", "tidak diukur"),
-        ("en", "UMKM Health Report", "LDCI score", "not measured"),
+    diversity = next(c for c in report.ldci.components if c.name == "customer_diversity")
+    assert diversity.value is not None  # the pilot's payments name their payers
+    for language, title, score_label, diversity_label in (
+        ("id", "Laporan Kesehatan UMKM", "Skor LDCI", "Keragaman pelanggan"),
+        ("en", "UMKM Health Report", "LDCI score", "Customer diversity"),
     ):
         reader = PdfReader(io.BytesIO(render_health_report_pdf(report, language)))
         text = " ".join(page.extract_text() for page in reader.pages)
@@ -115,7 +117,7 @@ def test_pdf_readsBack_inIndonesian_andEnglish(pilot: PilotBooks) -> None:
         assert reader.metadata is not None and reader.metadata.title == f"{title} — {report.merchant_name}"
         assert title in text and f"{score_label}: {report.ldci.score} / 1000" in text
         assert report.merchant_name in text and str(report.merchant_id) in text
-        assert rupiah(october.value_sen) in text and not_measured in text
+        assert rupiah(october.value_sen) in text and diversity_label in text
         assert ("SIMULASI" if language == "id" else "SIMULATED") in text
     assert render_health_report_pdf(report)[:5] == b"%PDF-"  # Indonesian by default
     with pytest.raises(UnknownLanguageError):

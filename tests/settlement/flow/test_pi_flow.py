@@ -37,7 +37,7 @@ def test_happy_path_completes_on_pi_and_credits_the_merchant_exactly_the_quote(e
     app_before = env.horizon.balance(env.peer.app.public_key)
 
     approved = env.flow.approve(order.payment.id)
-    assert approved.status == S.PENDING_USER_TRANSFER_START
+    assert approved.status == S.PENDING_USER_TRANSFER_START and approved.payer_uid is None
     assert env.platform.get_payment(order.pi_id).status.developer_approved
 
     txid = env.control.wallet_pay(order.pi_id)
@@ -46,6 +46,7 @@ def test_happy_path_completes_on_pi_and_credits_the_merchant_exactly_the_quote(e
 
     assert done.status == S.PENDING_STELLAR and done.txid == txid and done.error_reason is None
     pi = env.platform.get_payment(order.pi_id)
+    assert done.payer_uid == pi.user_uid and pi.user_uid  # the Pioneer who paid, stored with the credit
     assert pi.status.developer_completed and pi.transaction is not None and pi.transaction.txid == txid
     assert env.horizon.balance(env.peer.app.public_key) == app_before + order.quote.sell_amount
     with env.db.sessions() as session:
