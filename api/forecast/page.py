@@ -26,6 +26,7 @@ from city.forecast import reading
 from city.forecast.compute import METRICS
 from city.forecast.models import CITY_CODE
 from city.kelurahan import CITY_NAME, KELURAHAN
+from city.simulated import simulated_merchants
 from common.errors import MSCError
 from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, supported
 
@@ -52,6 +53,7 @@ def forecasts_page(
         with sessions() as session:
             found = reading.series_forecast(session, code)
             history = reading.recent_history(session, code, found.run.history_last, HISTORY_SHOWN_DAYS)
+            simulated = simulated_merchants(session)
     except MSCError as exc:
         body = TEMPLATES.render(
             "forecast.html", language, **common, error=exc, chosen=CITY_CODE, here="/explorer/forecasts?"
@@ -68,6 +70,7 @@ def forecasts_page(
         metrics=METRICS,
         charts=charts,
         forecast_first=found.run.history_last + timedelta(days=1),
+        simulated=simulated,
         here=f"/explorer/forecasts?kelurahan={code}&",
     )
     response = HTMLResponse(body)

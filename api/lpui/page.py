@@ -30,6 +30,7 @@ from city.kelurahan import KELURAHAN
 from city.lpui import reading
 from city.lpui.compute import InvalidRangeError, days, round_half_up
 from city.lpui.reading import LpuiRow
+from city.simulated import simulated_merchants
 from common.errors import MSCError
 from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, negotiate, supported
 
@@ -118,6 +119,7 @@ def lpui_page(
             if chosen and (chosen[1] - chosen[0]).days >= MAX_PAGE_DAYS:
                 raise InvalidRangeError(f"the page shows at most {MAX_PAGE_DAYS} days; the CSV has more")
             rows = reading.rows_between(session, *chosen) if chosen else []
+            simulated = simulated_merchants(session)
     except MSCError as exc:
         body = TEMPLATES.render("lpui.html", language, static=STATIC_URL, error=exc.message, span=None)
         return HTMLResponse(body, status_code=exc.status_code)
@@ -151,6 +153,7 @@ def lpui_page(
         ranking=ranking,
         trend=trend,
         unknown=unknown[0] if unknown else None,
+        simulated=simulated,
         csv_url="/explorer/lpui.csv" + (f"?first={chosen[0]}&last={chosen[1]}" if chosen else ""),
         here="/explorer/lpui?" + (f"first={chosen[0]}&last={chosen[1]}&" if chosen else ""),
     )
