@@ -206,3 +206,26 @@ def utc_moment(seconds: int, language: str) -> str:
     """Unix ``seconds`` as a UTC date and time the way ``language`` writes them, ``UTC`` appended."""
     moment = datetime.fromtimestamp(int(seconds), UTC)
     return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=NUMBER_LOCALES[language])} UTC"
+
+
+LANGUAGE_COOKIE_SECONDS = 365 * 86400
+"""How long a language chosen with ``?lang=`` is remembered (a year)."""
+
+
+def remember_language(query_language: str | None, response: Any, language: str) -> None:
+    """Marks a public page's ``response`` as in ``language`` (``Content-Language``; ``Vary`` on what
+    chose it) and, when the visitor chose one with ``?lang=`` (``query_language``), remembers it in
+    the language cookie (HttpOnly, SameSite=Lax, Secure): the explorer and the command centre's
+    pages share this, so a choice made on one holds on the others."""
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    chosen = supported(query_language)
+    if chosen is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=True,
+        )

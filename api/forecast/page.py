@@ -28,7 +28,7 @@ from city.forecast.models import CITY_CODE
 from city.kelurahan import CITY_NAME, KELURAHAN
 from city.simulated import simulated_merchants
 from common.errors import MSCError
-from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, supported
+from webui.i18n import LANGUAGE_PARAM, PageTemplates, remember_language
 
 TEMPLATES = PageTemplates([Path(__file__).resolve().parents[2] / "audit" / "explorer" / "templates"])
 HISTORY_SHOWN_DAYS = 28
@@ -74,9 +74,5 @@ def forecasts_page(
         here=f"/explorer/forecasts?kelurahan={code}&",
     )
     response = HTMLResponse(body)
-    chosen_language = supported(request.query_params.get(LANGUAGE_PARAM))
-    if chosen_language:
-        response.set_cookie(
-            LANGUAGE_COOKIE, chosen_language, max_age=365 * 86400, samesite="lax", secure=True
-        )
+    remember_language(request.query_params.get(LANGUAGE_PARAM), response, language)
     return response

@@ -32,7 +32,7 @@ from city.lpui.compute import InvalidRangeError, days, round_half_up
 from city.lpui.reading import LpuiRow
 from city.simulated import simulated_merchants
 from common.errors import MSCError
-from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, negotiate, supported
+from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, negotiate, remember_language
 
 TEMPLATES = PageTemplates([Path(__file__).resolve().parents[2] / "audit" / "explorer" / "templates"])
 DEFAULT_DAYS = 14
@@ -158,11 +158,7 @@ def lpui_page(
         here="/explorer/lpui?" + (f"first={chosen[0]}&last={chosen[1]}&" if chosen else ""),
     )
     response = HTMLResponse(body)
-    chosen_language = supported(request.query_params.get(LANGUAGE_PARAM))
-    if chosen_language:
-        response.set_cookie(
-            LANGUAGE_COOKIE, chosen_language, max_age=365 * 86400, samesite="lax", secure=True
-        )
+    remember_language(request.query_params.get(LANGUAGE_PARAM), response, language)
     return response
 
 

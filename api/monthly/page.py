@@ -22,7 +22,12 @@ from api.monthly.view import as_json, kelurahan_rows, sections
 from audit.explorer.endpoints import STATIC_URL
 from audit.monthly.store import get_report, list_reports
 from common.errors import MSCError
-from webui.i18n import LANGUAGE_COOKIE, LANGUAGE_PARAM, PageTemplates, supported, utc_moment
+from webui.i18n import (
+    LANGUAGE_PARAM,
+    PageTemplates,
+    remember_language,
+    utc_moment,
+)
 
 TEMPLATES = PageTemplates([Path(__file__).resolve().parents[2] / "audit" / "explorer" / "templates"])
 
@@ -31,9 +36,7 @@ Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
 def _remember_language(request: Request, response: Response) -> Response:
-    chosen = supported(request.query_params.get(LANGUAGE_PARAM))
-    if chosen:
-        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=True)
+    remember_language(request.query_params.get(LANGUAGE_PARAM), response, language_of(request))
     return response
 
 

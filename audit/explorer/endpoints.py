@@ -46,14 +46,12 @@ from webui.i18n import (
     N_,
     PageTemplates,
     negotiate,
-    supported,
+    remember_language,
 )
 
 PACKAGE = FilePath(__file__).parent
 STATIC_DIR = PACKAGE / "static"
 STATIC_URL = "/explorer/static"
-
-LANGUAGE_COOKIE_SECONDS = 365 * 86400
 
 
 def _language(env: Environment) -> str:
@@ -246,18 +244,7 @@ def render(request: Request, template: str, at: AsOf, status_code: int = 200, **
         **context,
     )
     response = HTMLResponse(body, status_code=status_code)
-    response.headers["Content-Language"] = language
-    response.headers["Vary"] = "Accept-Language, Cookie"
-    chosen = supported(request.query_params.get(LANGUAGE_PARAM))
-    if chosen is not None:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            chosen,
-            max_age=LANGUAGE_COOKIE_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=True,
-        )
+    remember_language(request.query_params.get(LANGUAGE_PARAM), response, language)
     return response
 
 

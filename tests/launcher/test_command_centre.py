@@ -10,15 +10,10 @@ launcher's own output and the stored books, not just for being there.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,9 +26,9 @@ from audit.monthly.figures import canonical_json
 from chain.platform import load_platform
 from chain.settings import PROJECT_ROOT, ChainSettings
 from common.sql.engine import create_engine_from_url
+from tests.launcher.support import msc_up
 from tests.support.browser import debian_chromium
 
-MSC = str(Path(sys.executable).with_name("msc"))
 API = "http://127.0.0.1:8000"
 MERCHANTS, DAYS = 8, 21
 DATABASE = f"sqlite:///{PROJECT_ROOT / 'var' / 'msc.sqlite3'}"  # msc up's database (launcher/stack.py)
@@ -61,27 +56,8 @@ class Running:
 @pytest.fixture(scope="module")
 def running() -> Iterator[Running]:
     """``msc up --pilot`` serving (stopped at the end of the module)."""
-    proc = subprocess.Popen(
-        [MSC, "up", "--pilot", "--pilot-merchants", str(MERCHANTS), "--pilot-days", str(DAYS)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "press Ctrl-C" in line:
-                break
-        output = "".join(lines)
-        assert "press Ctrl-C" in output, output[-5000:]
+    with msc_up("--pilot", "--pilot-merchants", str(MERCHANTS), "--pilot-days", str(DAYS)) as output:
         yield Running(output)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

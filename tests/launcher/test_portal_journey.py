@@ -20,17 +20,12 @@ Pages are checked for console errors and CSP violations throughout.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -46,9 +41,9 @@ from launcher.checkout_demo import CHECKOUT_AMOUNT, pay_on_page
 from launcher.settlement_demo import HOLD_FAST_FORWARD_S
 from launcher.stack import DEMO_ADMIN_SECRET
 from settlement.paybacks.models import Payback
+from tests.launcher.support import msc_up
 from tests.support.browser import debian_chromium
 
-MSC = str(Path(sys.executable).with_name("msc"))
 API = "http://127.0.0.1:8000"
 CHAIN = "http://127.0.0.1:8545"
 CHROMIUM = shutil.which("chromium")
@@ -80,26 +75,8 @@ def _wait(what: str, predicate: Callable[[], bool], timeout_s: float = 60.0) -> 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[str]:
     """``msc up`` serving on the embedded defaults (stopped at the end of the module)."""
-    proc = subprocess.Popen(
-        [MSC, "up"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "press Ctrl-C" in line:
-                break
-        assert any("press Ctrl-C" in line for line in lines), "".join(lines)
+    with msc_up():
         yield API
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Problems:
