@@ -3,7 +3,10 @@ log of who did what with the shop's data (issue #15, in the spirit of UU 27/2022
 
 * grant or revoke scoring; grant sharing with a chosen lender (needs scoring) or revoke it;
   revoking scoring revokes every sharing grant with it;
-* the log: every grant, revocation and lender read, newest first, with who did it.
+* the log: every grant, revocation and lender read, newest first, with who did it;
+* while scoring is allowed, the shop's own LDCI as a lender would read it (each component with its
+  value and weight) and its "Laporan Kesehatan UMKM" as a PDF: the owner sees what it shares. Its
+  own reading is not a lender's read and is not logged.
 
 Only the owner (``manage_consent``); every form is a POST with the session's CSRF token (checked
 by :func:`portal.web.member`). The page works over :mod:`city.credit.consent`, as the API does.
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -24,6 +27,8 @@ from sqlalchemy.orm import Session
 from accounts.models import MerchantUser, Permission
 from city.credit import consent
 from city.credit.models import Consent, ConsentEvent, Purpose
+from city.credit.report import HealthReport, HealthReportUnavailableError, build_health_report
+from city.credit.report_pdf import TEXT, render_health_report_pdf
 from portal import sales
 from portal.services import portal_services
 from portal.web import Member, member, redirect, render
@@ -105,7 +110,8 @@ def _page(request: Request, who: Member, *, status_code: int = 200, error: str |
         names = {str(row.id): row.name for row in lenders}
         active: list[Consent] = consent.active_consents(db, who.merchant_id, now)
         log = _log(db, who, names)
-    scoring = next((c for c in active if c.purpose == Purpose.SCORING), None)
+        scoring = next((c for c in active if c.purpose == Purpose.SCORING), None)
+        report = _own_report(db, who, now) if scoring else None
     sharing = [c for c in active if c.purpose == Purpose.SHARING]
     shared_with = {c.lender_id for c in sharing}
     context: dict[str, Any] = {
@@ -113,10 +119,39 @@ def _page(request: Request, who: Member, *, status_code: int = 200, error: str |
         "sharing": [(c, names.get(str(c.lender_id), "")) for c in sharing],
         "choices": [row for row in lenders if row.id not in shared_with],
         "log": log,
+        "report": report,
+        "labels": {name: texts[who.language] for name, texts in TEXT.items()},
         "jakarta": sales.JAKARTA,
         "error": error,
     }
     return render(request, who, "portal/privacy/privacy.html", status_code=status_code, **context)
+
+
+def _own_report(db: Session, who: Member, now: datetime) -> HealthReport | None:
+    """The shop's health report as of yesterday (Jakarta), None when it has no score."""
+    try:
+        return build_health_report(db, who.merchant_id, _yesterday(now), now=lambda: now)
+    except HealthReportUnavailableError:
+        return None
+
+
+def _yesterday(now: datetime) -> date:
+    """The last complete Asia/Jakarta day: what the daily computation scores."""
+    return now.astimezone(sales.JAKARTA).date() - timedelta(days=1)
+
+
+@router.get("/health-report.pdf")
+def own_health_report(request: Request, owner: Owner) -> Response:
+    """The shop's own "Laporan Kesehatan UMKM" (PDF in the owner's language); 404 without a score
+    or without consent to scoring."""
+    now = portal_services(request).clock()
+    with portal_services(request).sessions() as db:
+        report = build_health_report(db, owner.merchant_id, _yesterday(now), now=lambda: now)
+    return Response(
+        render_health_report_pdf(report, owner.language),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="laporan-kesehatan-{report.as_of}.pdf"'},
+    )
 
 
 @router.get("", response_class=HTMLResponse)

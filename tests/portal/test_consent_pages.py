@@ -4,13 +4,18 @@ before scoring says why, and another shop's consent is not found."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
+from datetime import timedelta
 
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from city.credit import consent
+from city.credit.inputs import JAKARTA
 from city.credit.models import Consent
+from city.credit.report import build_health_report
 from common.sql.helpers import utcnow
 from tests.portal.support import Portal, csrf_of
 
@@ -84,3 +89,34 @@ def test_cashiers_forms_without_csrf_and_other_shops_are_refused(portal: Portal)
     assert owner.get(f"/portal/m/{other}/privacy").status_code == 404
     with portal.db.sessions() as session:
         assert other in consent.merchants_consenting_to_scoring(session, utcnow())
+
+
+def test_owner_sees_its_own_score_and_report_while_scoring_is_allowed(portal: Portal) -> None:
+    merchant = portal.add_merchant()
+    for rupiah in (25_000, 40_000, 12_500):
+        portal.pay(merchant, rupiah)
+    owner = portal.owner_client(merchant)
+    page_path = f"/portal/m/{merchant}/privacy"
+    assert owner.get(f"{page_path}/health-report.pdf").status_code == 404  # no consent: no report
+    assert 'id="own-score"' not in owner.get(page_path).text
+
+    done = owner.post(
+        f"{page_path}/grant", data={"csrf": csrf_of(owner.get(page_path)), "purpose": "scoring"}
+    )
+    assert done.status_code == 303
+    assert 'id="no-score"' in owner.get(page_path).text  # today's sales are scored from tomorrow
+    portal.clock.advance(86_400)
+    owner = portal.owner_client(merchant)  # a day later: the session has idled out, sign in again
+    page = owner.get(page_path).text
+    yesterday = portal.clock().astimezone(JAKARTA).date() - timedelta(days=1)
+    with portal.db.sessions() as session:
+        expected = build_health_report(session, merchant, yesterday)
+    assert f"{expected.ldci.score} / 1000" in page.split('id="own-score"')[1].split("</h3>")[0]
+    rows = re.findall(r'<tr data-component="(\w+)">', page)
+    assert rows == [c.name for c in expected.ldci.components] and len(rows) == 7
+    pdf = owner.get(f"{page_path}/health-report.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Laporan Kesehatan UMKM" in text and f"{expected.ldci.score} / 1000" in text
+    log = page.split('id="consent-log"')[1]
+    assert log.count("<tr>") == 2  # header + the grant: the owner's own reading is not a lender's read
