@@ -269,7 +269,9 @@ def test_customer_pays_a_merchants_link_and_gets_the_receipt_with_the_msc_in_esc
     assert page.text_content("#ledger-status").startswith("Ditahan di escrow")
     assert page.text_content("#ledger-held") == "Rp 12.000"
     page.click("#explorer-link")
-    assert page.text_content("#payment-status") == "held"
+    # The explorer speaks the customer's language (Indonesian here) and keeps the stored status.
+    assert page.text_content("#payment-status") == "ditahan"
+    assert page.get_attribute("#payment-status .status", "data-status") == "held"
     assert page.text_content("#settlement-payment") == str(payment.id)
     # The hold ends (the local chain is fast-forwarded): the workers release it, and the receipt
     # says so once the ledger mirror has the release.
