@@ -26,6 +26,8 @@ from api.db import get_sessions
 from api.errors import error_responses
 from api.models import Merchant, Role
 from city.credit import consent
+from city.credit.report import build_health_report
+from city.credit.report_pdf import render_health_report_pdf
 from common.errors import NotFoundError, ValidationError
 from common.sql.helpers import utcnow
 from webui.i18n import LANGUAGES
@@ -128,8 +130,6 @@ def health_report(
 ) -> dict[str, Any]:
     """The health report, if the merchant shares with you now (else 404, as for an unknown
     merchant). The read is recorded in the merchant's consent log."""
-    from city.credit.report import build_health_report  # the ldci helper's builder
-
     day = _as_of(as_of)
     with sessions.begin() as session:
         merchant = _shared(session, principal, merchant_id, "health-report.json")
@@ -152,9 +152,6 @@ def health_report_pdf(
     lang: Annotated[str, Query(description="`id` (default) or `en`.")] = "id",
 ) -> Response:
     """The same report as a PDF, in Indonesian or English; the read is recorded likewise."""
-    from city.credit.report import build_health_report  # the ldci helper's builder
-    from city.credit.report_pdf import render_health_report_pdf
-
     language = lang if lang in LANGUAGES else "id"
     day = _as_of(as_of)
     with sessions.begin() as session:

@@ -16,8 +16,8 @@ from datetime import date
 import pytest
 
 from api.auth import issue_key
+from api.credit import lender
 from api.models import Role
-from city.credit import report
 from portal.web import api_routes
 from tests.api.credit.support import consent_to, lender_key, logged
 from tests.api.support import Harness, MakeApi, bearer, new_merchant
@@ -34,7 +34,7 @@ def test_non_consenting_and_other_lenders_merchants_are_the_same_404(
     make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[object] = []
-    monkeypatch.setattr(report, "build_health_report", lambda *args, **kw: built.append(args))
+    monkeypatch.setattr(lender, "build_health_report", lambda *args, **kw: built.append(args))
     api = make_api()
     db, client = api.db, api.client
     _lender, mine = lender_key(db)
