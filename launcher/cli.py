@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from chain.platform import Platform
 from chain.settings import PROJECT_ROOT
 from chain.signer import Signer
 from common.errors import MSCError
@@ -26,6 +27,8 @@ from launcher import pilot_demo
 from launcher.carbon_demo import describe_carbon, run_carbon_demo
 from launcher.checkout_demo import checkout_links, describe_checkout_payment
 from launcher.demo import describe, run_demo
+from launcher.pilot import PilotPlan
+from launcher.pilot_chain import pilot_genesis
 from launcher.portal_demo import describe_portal, run_portal_demo
 from launcher.settlement_demo import describe_settlement, run_settlement_demo
 from launcher.stack import DEMO_ADMIN_SECRET, Stack
@@ -51,8 +54,9 @@ def up(once: bool, pilot: PilotOptions | None = None) -> int:
     generated and the command centre's pages filled (:mod:`launcher.pilot_demo`).
     """
     print("msc: starting the local chain (anvil), deploying with Brownie, starting the stack ...", flush=True)
-    genesis = pilot_demo.pilot_genesis_timestamp(pilot_demo.now_utc()) if pilot else None
-    prepare = (lambda url: seed_pilot_city(url, pilot)) if pilot else None
+    plan = pilot_demo.pilot_plan(pilot.merchants, pilot.days, pilot_demo.jakarta_today()) if pilot else None
+    genesis = pilot_genesis(plan) if plan else None
+    prepare = (lambda url, platform: seed_pilot_city(url, platform, plan)) if plan else None
     with Stack(deploy=deploy_with_brownie, genesis_timestamp=genesis, prepare_database=prepare) as stack:
         assert stack.node is not None and stack.platform is not None
         assert stack.api is not None and stack.peer is not None
@@ -86,7 +90,8 @@ def up(once: bool, pilot: PilotOptions | None = None) -> int:
         print(describe_portal(portal))
         print(f"Pi peer:   {stack.peer.url} (Horizon) and {stack.peer.platform_url} (Pi platform API)")
         print(f"Operator:  POST {stack.api.url}/v1/api-keys with X-Admin-Secret: {DEMO_ADMIN_SECRET}")
-        if pilot is not None:
+        if plan is not None:
+            fill_command_centre(stack, plan)
             close_pilot_month(stack, settled.merchant_ids)
         if once:
             return 0
@@ -106,28 +111,42 @@ class PilotOptions:
     days: int = 90
 
 
-def seed_pilot_city(database_url: str, options: PilotOptions) -> None:
-    """Before the API starts: the pilot city in the stack's new database, and its LPUI."""
+def seed_pilot_city(database_url: str, platform: Platform, plan: PilotPlan) -> None:
+    """Before the API and the indexer start: the pilot city in the stack's new database and on its
+    chain, then the chain's clock to the demo's time (see :mod:`launcher.pilot_demo`)."""
     engine = create_engine_from_url(database_url)
     try:
         sessions = make_sessionmaker(engine)
-        plan = pilot_demo.pilot_plan(options.merchants, options.days, pilot_demo.jakarta_today())
         print(
             f"\nPilot: {plan.merchants} simulated UMKM over {plan.days} days ({plan.first_day} .. "
-            f"{plan.end - timedelta(days=1)}), through the platform's services ...",
+            f"{plan.end - timedelta(days=1)}), through the platform's services and the chain ...",
             flush=True,
         )
-        summary = pilot_demo.run_pilot(sessions, plan)
+        summary, on_chain = pilot_demo.run_pilot(sessions, plan, platform)
         print(
             f"  {summary.merchants} [SIMULASI] merchants, {summary.pi_payments} Pi payments "
-            f"({format_idr(summary.idr_sen)}); {summary.msc_sales} MSC sales drawn, not generated"
+            f"({format_idr(summary.idr_sen)}); {on_chain.transfers} MSC payments "
+            f"({format_idr(on_chain.amount)}) from {on_chain.payers} customer wallets, on chain in "
+            f"blocks {on_chain.first_block}..{on_chain.last_block}",
+            flush=True,
         )
-        days = pilot_demo.compute_lpui(sessions, plan)
-        print(f"  LPUI computed for {days} days", flush=True)
-        errors = pilot_demo.compute_forecasts(database_url, plan)
-        print(f"  forecasts for 30/60/90 days computed; backtest (city, count): {errors}\n", flush=True)
+        pilot_demo.move_to_demo_time(platform, pilot_demo.jakarta_today())
     finally:
         engine.dispose()
+
+
+def fill_command_centre(stack: Stack, plan: PilotPlan) -> None:
+    """Once the mirror holds the pilot's MSC payments: the LPUI of its days and the forecasts."""
+    print("\nCommand centre (pilot):", flush=True)
+    stack.wait_indexed(timeout_s=600)
+    engine = create_engine_from_url(stack.database_url)
+    try:
+        days = pilot_demo.compute_lpui(make_sessionmaker(engine), plan)
+    finally:
+        engine.dispose()
+    print(f"  LPUI computed for {days} days (Pi payments from the books, MSC payments from the mirror)")
+    errors = pilot_demo.compute_forecasts(stack.database_url, plan)
+    print(f"  forecasts for 30/60/90 days computed; backtest (city, count): {errors}", flush=True)
 
 
 def close_pilot_month(stack: Stack, demo_merchant_ids: list[str]) -> None:
@@ -138,7 +157,6 @@ def close_pilot_month(stack: Stack, demo_merchant_ids: list[str]) -> None:
     try:
         sessions = make_sessionmaker(engine)
         period = pilot_demo.previous_month(pilot_demo.jakarta_today())
-        print("\nCommand centre (pilot):")
         published = pilot_demo.publish_liabilities(sessions, stack.platform, period)
         print(
             f"  liabilities of {period}: root {published.root} (total {format_idr(published.total)}, "

@@ -51,7 +51,9 @@ def run_demo(platform: Platform) -> DemoResult:
     as_issuer = TransactionSender(platform.w3, issuer, platform.decoder)
     as_merchant = TransactionSender(platform.w3, merchant, platform.decoder)
 
-    as_issuer.transact(msc.functions.attestReserves(DEMO_RESERVES, "DEMO/BANK-JATIM/ATTESTATION/2026-11"))
+    # On top of whatever MSC already circulates (the pilot city's, with ``msc up --pilot``).
+    reserves = DEMO_RESERVES + msc.functions.totalSupply().call()
+    as_issuer.transact(msc.functions.attestReserves(reserves, "DEMO/BANK-JATIM/ATTESTATION/2026-11"))
     as_issuer.transact(msc.functions.configureMinter(issuer.address, DEMO_MINTER_ALLOWANCE))
     minted = as_issuer.transact(msc.functions.mint(merchant.address, DEMO_MINT))
     paid = as_merchant.transact(msc.functions.transfer(supplier.address, DEMO_PAYMENT))

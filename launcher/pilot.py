@@ -20,8 +20,9 @@ booked, not sent, so run the pilot on a database of its own (the CLI refuses one
 merchant): its books would otherwise disagree with a chain.
 
 Customers paying in MSC pay the merchant's wallet on chain directly; the platform has no service
-path for them, so they are drawn (the same random draws) and counted in the summary but not
-generated. Only the Pi half is in the database.
+path for them (its mirror sees them), so here they are drawn (the same random draws) and counted in
+the summary; ``msc up --pilot`` sends them on its chain with :mod:`launcher.pilot_chain`. Only the
+Pi half is in the database.
 
 Timestamps: quotes, payments and their status history take the simulator's clock, set to the
 sale's moment (a Jakarta time between 07:00 and 21:00 of the sale's day, each later step 30
@@ -170,7 +171,7 @@ class PilotSummary:
     Attributes:
         merchants: Simulated merchants of the plan.
         pi_payments: Completed simulated Pi payments of the plan.
-        msc_sales: Sales drawn as paid in MSC (not generated: no service path).
+        msc_sales: Sales drawn as paid in MSC (sent on chain by :mod:`launcher.pilot_chain`, not here).
         idr_sen: Rupiah owed for the Pi payments, in sen.
         pi_minor: Pi paid, in 10^-7 Pi.
     """
@@ -217,8 +218,8 @@ def sales(plan: PilotPlan) -> Iterator[Sale]:
 def merchant_data(plan: PilotPlan, index: int) -> MerchantCreate:
     """The ``index``-th simulated merchant: its kelurahan, name, wallet address and Pi username.
 
-    The address is derived from the seed and index (no key exists for it: nothing is ever paid
-    there, the pilot sends nothing on chain).
+    The address is derived from the seed and index (no key exists for it: it only receives, the
+    MSC its customers pay on chain with :mod:`launcher.pilot_chain`).
     """
     place = KELURAHAN[index % len(KELURAHAN)]
     trade = _TRADES[index % len(_TRADES)]
@@ -428,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         f"pilot {plan.first_day}..{plan.end - timedelta(days=1)} seed {plan.seed}: "
         f"{summary.merchants} simulated merchants, {summary.pi_payments} Pi payments "
         f"({format_idr(summary.idr_sen)}, {pi(summary.pi_minor)}), "
-        f"{summary.msc_sales} MSC sales drawn but not generated"
+        f"{summary.msc_sales} MSC sales drawn (msc up --pilot sends them on its chain)"
     )
     return 0
 

@@ -1,22 +1,30 @@
 """``msc up --pilot``: the command centre's city on the running stack.
 
-On the stack's own database and chain:
+On the stack's own database and chain, which starts on the pilot's first day (00:00 Jakarta) so
+that the pilot's days happen on it:
 
-1. before the API and its workers start, the pilot (:mod:`launcher.pilot`): simulated UMKM of the
-   27 kelurahan taking simulated Pi payments over the past days, through the platform's services,
-   every one marked [SIMULASI] (no worker sweeps its half-made payments);
-2. the LPUI of those days (:mod:`city.lpui`) and the forecasts (:mod:`city.forecast`);
-3. the previous month closed: the stack's chain starts two hours before this month began
-   (``Stack(genesis_timestamp=...)``), so the demo's blocks belong to last month; its
-   proof-of-liabilities root is published on ``LiabilityAttestation`` while the chain is still in
-   that month, then the chain's clock jumps to now (one block), which gives the month its end
-   block, and the monthly public report is built at it (:mod:`audit.monthly`);
-4. a demo merchant's inclusion proof (the demo leaves one payout burned and not yet paid, which
+1. before the API, its workers and the indexer start, the pilot (:mod:`launcher.pilot`):
+   simulated UMKM of the 27 kelurahan over the days before this month, every one marked
+   [SIMULASI]. Their Pi payments go through the platform's services into the books (no worker
+   sweeps their half-made payments); their MSC-paid sales are real transfers from simulated
+   customers' wallets to the merchants' wallets, in blocks on each sale's day
+   (:mod:`launcher.pilot_chain`), which the indexer then mirrors;
+2. the chain's clock moves to two hours before this month began, so the demo's blocks belong to
+   last month, as the pilot's do;
+3. once the mirror has caught up: the LPUI of the pilot's days (:mod:`city.lpui`, counting the Pi
+   payments from the books and the MSC transfers from the mirror) and the forecasts
+   (:mod:`city.forecast`);
+4. the previous month closed: its proof-of-liabilities root is published on
+   ``LiabilityAttestation`` while the chain is still in that month, then the chain's clock jumps
+   to now (one block), which gives the month its end block, and the monthly public report is
+   built at it (:mod:`audit.monthly`);
+5. a demo merchant's inclusion proof (the demo leaves one payout burned and not yet paid, which
    the platform owes off-chain) is checked with ``docs/verify_liabilities.py`` against the
    chain, as the README tells a merchant to.
 
-The pilot's mints are booked, not sent (see :mod:`launcher.pilot`): the simulated merchants' escrow
-is in the books only, which every page marks as simulated.
+The pilot's Pi payments' mints into the escrow are booked, not sent (see :mod:`launcher.pilot`):
+that half of the simulated merchants' money is in the books only, which every page marks as
+simulated.
 """
 
 from __future__ import annotations
@@ -46,11 +54,12 @@ from chain.signer import Signer
 from city.forecast import __main__ as forecast_cli
 from city.lpui.compute import compute_range
 from city.lpui.settings import LpuiSettings
-from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary
+from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary, merchant_data
+from launcher.pilot_chain import ChainSummary, PilotChain, PilotChainError
 
 VERIFIER = PROJECT_ROOT / "docs" / "verify_liabilities.py"
-GENESIS_LEAD = timedelta(hours=2)
-"""How long before this month's first instant (Jakarta) the pilot stack's chain starts."""
+DEMO_LEAD = timedelta(hours=2)
+"""How long before this month's first instant (Jakarta) the demo runs on the pilot stack's chain."""
 
 
 def month_start(day: date) -> datetime:
@@ -64,9 +73,22 @@ def previous_month(today: date) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def pilot_genesis_timestamp(now: datetime) -> int:
-    """Where the pilot stack's chain starts: two hours before ``now``'s month began (Jakarta)."""
-    return int((month_start(now.astimezone(JAKARTA).date()) - GENESIS_LEAD).timestamp())
+def move_to_demo_time(platform: Platform, today: date) -> int:
+    """After the pilot: the chain's clock to two hours before ``today``'s month began (Jakarta),
+    with one block, so the demo happens in the month the pilot ends; returns that block's time.
+
+    Raises:
+        PilotChainError: the chain is already past that moment.
+    """
+    stamp = int((month_start(today) - DEMO_LEAD).timestamp())
+    w3 = platform.w3
+    if int(w3.eth.get_block("latest")["timestamp"]) >= stamp:
+        raise PilotChainError(
+            "the chain's clock is already past the demo's time, two hours before this month"
+        )
+    w3.provider.make_request("evm_setNextBlockTimestamp", [stamp])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    return stamp
 
 
 @dataclass(frozen=True)
@@ -81,10 +103,18 @@ class PilotDemoResult:
     verifier_output: str
 
 
-def run_pilot(sessions: sessionmaker[Session], plan: PilotPlan) -> PilotSummary:
-    """Runs the pilot on the stack's new database, before any real merchant is onboarded (a
-    database that already holds one is refused: see :mod:`launcher.pilot`)."""
-    return Pilot(sessions, plan).run()
+def run_pilot(
+    sessions: sessionmaker[Session], plan: PilotPlan, platform: Platform
+) -> tuple[PilotSummary, ChainSummary]:
+    """Runs the pilot on the stack's new database (before any real merchant is onboarded: a
+    database that already holds one is refused, see :mod:`launcher.pilot`) and its MSC sales on
+    the stack's fresh chain, from the issuer (development account 0)."""
+    pilot = Pilot(sessions, plan)
+    summary = pilot.run()
+    wallets = [str(merchant_data(plan, i).evm_address) for i in range(plan.merchants)]
+    rpc_url = str(getattr(platform.w3.provider, "endpoint_uri", ""))
+    on_chain = PilotChain(rpc_url, platform.msc.address, Signer.dev(0).address)
+    return summary, on_chain.run(plan, wallets, pilot.payer_uid)
 
 
 def compute_lpui(sessions: sessionmaker[Session], plan: PilotPlan) -> int:
@@ -176,8 +206,9 @@ def verify_demo_merchant(
 
 
 def pilot_plan(merchants: int, days: int, today: date) -> PilotPlan:
-    """The pilot's plan ending today (seed 1, the CLI's default)."""
-    return PilotPlan(merchants=merchants, days=days, seed=1, end=today)
+    """The pilot's plan (seed 1, the CLI's default): the ``days`` days before ``today``'s month, so
+    that last month's report, the one the demo closes, holds the pilot's last month."""
+    return PilotPlan(merchants=merchants, days=days, seed=1, end=today.replace(day=1))
 
 
 def now_utc() -> datetime:

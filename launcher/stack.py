@@ -69,9 +69,10 @@ class Stack:
         given_database_url: Use (and migrate) this database instead of a fresh SQLite file.
         index: Run the indexer (the benchmark measures settlement without it).
         genesis_timestamp: Start the chain's clock at this Unix time (default: now).
-        prepare_database: Called with the migrated database's URL before the indexer, the API and
-            its workers start (``msc up --pilot`` generates the pilot city there, with no worker
-            sweeping its half-made payments).
+        prepare_database: Called with the migrated database's URL and the deployed platform before
+            the indexer, the API and its workers start (``msc up --pilot`` generates the pilot city
+            there, with no worker sweeping its half-made payments; the indexer then mirrors what it
+            sent on the chain).
         custody_master_key: The custodial wallets' master key (base64), new on each start like the
             database it seals keys in; never printed.
     """
@@ -82,7 +83,7 @@ class Stack:
     given_database_url: str = ""
     index: bool = True
     genesis_timestamp: int | None = None
-    prepare_database: Callable[[str], None] | None = None
+    prepare_database: Callable[[str, Platform], None] | None = None
     node: AnvilNode | None = None
     platform: Platform | None = None
     database_url: str = ""
@@ -119,7 +120,7 @@ class Stack:
         self.platform = load_platform(settings.model_copy(update={"rpc_url": self.node.url}))
         self.database_url = self._database()
         if self.prepare_database is not None:
-            self.prepare_database(self.database_url)
+            self.prepare_database(self.database_url, self.platform)
         if self.index:
             self._start_indexer(settings)
         self.peer = self._exit.enter_context(

@@ -1,13 +1,21 @@
-"""Computes and stores the LPUI for a range of days, from the settlement books.
+"""Computes and stores the LPUI for a range of days, from the settlement books and the chain mirror.
 
-What is counted: a payment counts once, on the Asia/Jakarta day it became ``completed`` (MSC
-minted into the merchant escrow: the settled state; the time is its ``payment_status_history``
-move to ``completed``), with its ``idr_amount`` in sen as its value. Every settled payment is a
-Pi payment settled into MSC, so "Pi" and "MSC" payments are the same rows here; payments that
-expired, were refunded before settling or are in error never count. Its kelurahan is its
-merchant's: its ``kelurahan_code``, or for a row without one its ``kelurahan`` looked up with
-:func:`city.kelurahan.lookup`; a merchant whose kelurahan is unknown counts under ``unknown``
-(stored and shown, never dropped).
+What is counted, on its Asia/Jakarta day, with its Rupiah value in sen:
+
+* a Pi payment, once, on the day it became ``completed`` (MSC minted into the merchant escrow:
+  the settled state; the time is its ``payment_status_history`` move to ``completed``), with its
+  ``idr_amount``; payments that expired, were refunded before settling or are in error never
+  count. Its later release from the escrow to the merchant is the same sale and is not counted
+  again;
+* an MSC payment: an MSC ``Transfer`` in the chain mirror (``decoded_events``) to a merchant's
+  registered wallet (``merchants.evm_address``), on its block's day (``blocks.timestamp``), with
+  its value (1 MSC unit = 1 sen). Not a payment, so never counted: a mint (from the zero
+  address: MSC entering circulation), a transfer from a contract the mirror follows (an escrow
+  release, a staking withdrawal, a market settlement), and a merchant's transfer to itself.
+
+A sale's kelurahan is its merchant's: its ``kelurahan_code``, or for a row without one its
+``kelurahan`` looked up with :func:`city.kelurahan.lookup`; a merchant whose kelurahan is unknown
+counts under ``unknown`` (stored and shown, never dropped).
 
 The arithmetic is exact (:class:`fractions.Fraction`): for kelurahan ``k`` on day ``d``,
 ``c_k`` and ``v_k`` are the window's total count and value divided by ``window_days``; across
@@ -17,8 +25,7 @@ and likewise ``nv_k``, and a component whose values are all equal normalises to 
 ``round_half_up(LPUI_k * 10000)`` basis points.
 
 Recomputing a range replaces its rows in one transaction (delete, then insert), so running it
-twice, or after a crash, leaves exactly one row per kelurahan and day.
-"""
+twice, or after a crash, leaves exactly one row per kelurahan and day."""
 
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, Uuid, column, delete, select, table
+from sqlalchemy import JSON, BigInteger, String, Uuid, column, delete, select, table
 from sqlalchemy.orm import Session
 
 from city.kelurahan import KELURAHAN, UnknownKelurahanError, lookup
@@ -44,9 +51,26 @@ MAX_RANGE_DAYS = 3660
 """The longest range one call computes (about ten years)."""
 
 _merchants = table(
-    "merchants", column("id", Uuid), column("kelurahan", String), column("kelurahan_code", String)
+    "merchants",
+    column("id", Uuid),
+    column("kelurahan", String),
+    column("kelurahan_code", String),
+    column("evm_address", String),
 )
 """The merchants' table as the books see it (``city`` does not import the web app's models)."""
+_decoded = table(
+    "decoded_events",
+    column("block_number", BigInteger),
+    column("contract", String),
+    column("event", String),
+    column("args", JSON),
+)
+_blocks = table("blocks", column("number", BigInteger), column("timestamp", BigInteger))
+_raw_logs = table("raw_logs", column("address", String))
+"""The chain mirror's tables (:mod:`indexer.models`), read without importing the indexer."""
+MSC_CONTRACT = "MadiunStableCoin"
+"""MSC's name in the deployment file, which the mirror stores with each decoded event."""
+ZERO_ADDRESS = "0x" + "0" * 40
 
 
 class InvalidRangeError(ValidationError):
@@ -109,7 +133,33 @@ def _kelurahan_code(code: str | None, name: str | None) -> str:
 
 
 def daily_totals(session: Session, first: date, last: date) -> dict[tuple[str, date], tuple[int, int]]:
-    """Settled payments' (count, value in sen) per (kelurahan code, Jakarta day) in the range."""
+    """Settled Pi payments' and MSC payments' (count, value in sen) per (kelurahan code, Jakarta
+    day) in the range (see the module for what counts)."""
+    merchants = [
+        (str(merchant_id), _kelurahan_code(code, kelurahan), address)
+        for merchant_id, code, kelurahan, address in session.execute(
+            select(
+                _merchants.c.id, _merchants.c.kelurahan_code, _merchants.c.kelurahan, _merchants.c.evm_address
+            )
+        )
+    ]
+    places = {merchant_id: code for merchant_id, code, _ in merchants}
+    wallets = {address.lower(): code for _, code, address in merchants if address}
+    totals: dict[tuple[str, date], tuple[int, int]] = defaultdict(lambda: (0, 0))
+
+    def add(code: str, day: date, value: int) -> None:
+        count, total = totals[(code, day)]
+        totals[(code, day)] = (count + 1, total + value)
+
+    for merchant_id, idr_amount, at in settled_pi_payments(session, first, last):
+        add(places.get(str(merchant_id), UNKNOWN_CODE), jakarta_day(at), int(idr_amount))
+    for to, value, at in msc_payments(session, first, last, set(wallets)):
+        add(wallets[to], jakarta_day(at), value)
+    return dict(totals)
+
+
+def settled_pi_payments(session: Session, first: date, last: date) -> list[tuple[object, int, datetime]]:
+    """(merchant id, Rupiah in sen, settled at) of the Pi payments settled in the range."""
     completed_at = (
         select(PaymentStatusChange.payment_id, PaymentStatusChange.at)
         .where(PaymentStatusChange.to_status == PaymentStatus.COMPLETED.value)
@@ -122,19 +172,33 @@ def daily_totals(session: Session, first: date, last: date) -> dict[tuple[str, d
         .where(completed_at.c.at >= day_start_utc(first))
         .where(completed_at.c.at < day_start_utc(last + timedelta(days=1)))
     ).all()
-    merchant_ids = {str(merchant_id) for merchant_id, _, _ in rows}
-    places: dict[str, str] = {}
-    if merchant_ids:
-        columns = (_merchants.c.id, _merchants.c.kelurahan_code, _merchants.c.kelurahan)
-        for merchant_id, code, kelurahan in session.execute(select(*columns)):
-            if str(merchant_id) in merchant_ids:
-                places[str(merchant_id)] = _kelurahan_code(code, kelurahan)
-    totals: dict[tuple[str, date], tuple[int, int]] = defaultdict(lambda: (0, 0))
-    for merchant_id, idr_amount, at in rows:
-        key = (places.get(str(merchant_id), UNKNOWN_CODE), jakarta_day(at))
-        count, value = totals[key]
-        totals[key] = (count + 1, value + int(idr_amount))
-    return dict(totals)
+    return [(merchant_id, int(idr_amount), at) for merchant_id, idr_amount, at in rows]
+
+
+def msc_payments(
+    session: Session, first: date, last: date, wallets: set[str]
+) -> list[tuple[str, int, datetime]]:
+    """(merchant wallet in lowercase, sen, block time) of the MSC transfers in the mirror, in the
+    range, that are payments to one of ``wallets`` (lowercase): not mints, not from a followed
+    contract, not to oneself."""
+    if not wallets:
+        return []
+    start, end = day_start_utc(first), day_start_utc(last + timedelta(days=1))
+    rows = session.execute(
+        select(_decoded.c.args, _blocks.c.timestamp)
+        .join(_blocks, _blocks.c.number == _decoded.c.block_number)
+        .where(_decoded.c.contract == MSC_CONTRACT, _decoded.c.event == "Transfer")
+        .where(_blocks.c.timestamp >= int(start.timestamp()), _blocks.c.timestamp < int(end.timestamp()))
+    ).all()
+    if not rows:
+        return []
+    contracts = {str(a).lower() for a in session.scalars(select(_raw_logs.c.address).distinct())}
+    payments = []
+    for args, timestamp in rows:
+        sender, to = str(args["from"]).lower(), str(args["to"]).lower()
+        if to in wallets and sender != to and sender != ZERO_ADDRESS and sender not in contracts:
+            payments.append((to, int(args["value"]), datetime.fromtimestamp(int(timestamp), UTC)))
+    return payments
 
 
 def _normalised(values: dict[str, Fraction]) -> dict[str, Fraction]:
