@@ -9,13 +9,17 @@ What counts, the same way as the LPUI (:mod:`city.lpui.compute`):
   fail (requested, signed, sent or confirmed: the merchant chose to pay back);
 * a dispute is an ``escrow_payments`` row (the chain mirror) of one of the window's settled
   payments whose status is ``disputed`` (open) or ``split`` (decided by the arbiter);
-* the first settled payment is the merchant's earliest move to ``completed`` up to the day scored.
+* an MSC payment is an MSC transfer from a customer's wallet straight to the merchant's registered
+  wallet, read from the chain mirror on its block's Jakarta day (:mod:`city.mirror_payments`, as
+  the LPUI counts it); it is a sale like a settled payment, with no refund or dispute of its own
+  (those go through the platform);
+* the first sale is the merchant's earliest settled payment or MSC payment up to the day scored.
 
 Payers: a settled payment keeps the Pi user who paid it (``payments.payer_uid``, stored by the
-settlement flow with the credit since migration 0036); ``payer_counts`` counts the window's
-settled payments per payer. Payments settled before that have no payer and are left out of the
-counts; when none of the window's payments has one, ``payer_counts`` is None and the
-customer-diversity component is reported as not measured rather than guessed.
+settlement flow with the credit since migration 0036), an MSC payment its paying wallet;
+``payer_counts`` counts the window's sales per payer. Payments settled before 0036 have no payer
+and are left out of the counts; when none of the window's sales has one, ``payer_counts`` is None
+and the customer-diversity component is reported as not measured rather than guessed.
 
 ``city`` reads other packages' tables as the books (lightweight ``table()`` declarations), never
 the web app's models (docs/architecture.md).
@@ -33,6 +37,7 @@ from sqlalchemy import Boolean, String, Uuid, column, func, select, table
 from sqlalchemy.orm import Session
 
 from city.credit.ldci import WINDOW_DAYS, DayFigures, LdciInputs
+from city.mirror_payments import msc_payments
 from common.errors import ValidationError
 from common.sql.types import HexBytes
 from settlement.minting.ids import payment_id_from_escrow_id
@@ -47,6 +52,7 @@ merchants_table = table(
     column("kelurahan", String),
     column("kelurahan_code", String),
     column("simulated", Boolean),
+    column("evm_address", String),
 )
 """The merchants as the books see them (``city`` does not import the web app's models)."""
 _refunds = table("merchant_refunds", column("id", Uuid), column("payment_id", Uuid), column("state", String))
@@ -60,10 +66,10 @@ DISPUTE_STATUSES = ("disputed", "split")
 
 @dataclass(frozen=True)
 class SettledPayment:
-    """One settled payment: its id, the Jakarta day it settled, its value in sen and its payer
-    (None: not known)."""
+    """One sale: a settled payment (its id) or an MSC payment on chain (``payment_id`` None), the
+    Jakarta day it settled or was paid, its value in sen and its payer (None: not known)."""
 
-    payment_id: uuid.UUID
+    payment_id: uuid.UUID | None
     day: date
     value_sen: int
     payer_uid: str | None = None
@@ -102,6 +108,30 @@ def settled_payments(
     return [SettledPayment(pid, jakarta_day(at), int(idr), payer) for pid, idr, at, payer in rows]
 
 
+def merchant_wallet(session: Session, merchant_id: uuid.UUID) -> str | None:
+    """The merchant's registered wallet, None without one."""
+    return session.scalar(select(merchants_table.c.evm_address).where(merchants_table.c.id == merchant_id))
+
+
+def msc_sales(session: Session, merchant_id: uuid.UUID, first: date, last: date) -> list[SettledPayment]:
+    """The MSC payments to the merchant's wallet on Jakarta days ``first`` .. ``last``, oldest
+    first (none without a wallet)."""
+    wallet = merchant_wallet(session, merchant_id)
+    if wallet is None:
+        return []
+    end = day_start_utc(last + timedelta(days=1))
+    return [
+        SettledPayment(None, jakarta_day(p.at), p.value_sen, p.payer)
+        for p in msc_payments(session, [wallet], day_start_utc(first), end)
+    ]
+
+
+def sales_of(session: Session, merchant_id: uuid.UUID, first: date, last: date) -> list[SettledPayment]:
+    """The merchant's settled payments and MSC payments on Jakarta days ``first`` .. ``last``, by day."""
+    pi = settled_payments(session, merchant_id, first, last)
+    return sorted([*pi, *msc_sales(session, merchant_id, first, last)], key=lambda p: p.day)
+
+
 def payer_counts(payments: list[SettledPayment]) -> tuple[int, ...] | None:
     """Settled payments per known payer (largest first), None when no payment has a payer."""
     counts: dict[str, int] = defaultdict(int)
@@ -112,7 +142,8 @@ def payer_counts(payments: list[SettledPayment]) -> tuple[int, ...] | None:
 
 
 def first_settled_day(session: Session, merchant_id: uuid.UUID, as_of: date) -> date | None:
-    """The Jakarta day of the merchant's first settled payment up to ``as_of``, None if none."""
+    """The Jakarta day of the merchant's first sale (settled payment or MSC payment) up to
+    ``as_of``, None if none."""
     first_at = session.scalar(
         select(func.min(PaymentStatusChange.at))
         .join(Payment, Payment.id == PaymentStatusChange.payment_id)
@@ -121,7 +152,12 @@ def first_settled_day(session: Session, merchant_id: uuid.UUID, as_of: date) -> 
         .where(PaymentStatusChange.to_status == PaymentStatus.COMPLETED.value)
         .where(PaymentStatusChange.at < day_start_utc(as_of + timedelta(days=1)))
     )
-    return None if first_at is None else jakarta_day(first_at)
+    days = [] if first_at is None else [jakarta_day(first_at)]
+    wallet = merchant_wallet(session, merchant_id)
+    if wallet is not None:
+        paid = msc_payments(session, [wallet], None, day_start_utc(as_of + timedelta(days=1)))
+        days += [jakarta_day(paid[0].at)] if paid else []
+    return min(days, default=None)
 
 
 def refunds_of(session: Session, merchant_id: uuid.UUID, payment_ids: set[uuid.UUID]) -> int:
@@ -158,13 +194,13 @@ def read_inputs(
 ) -> LdciInputs:
     """The merchant's LDCI inputs for the ``window_days`` Jakarta days ending on ``as_of``."""
     first = as_of - timedelta(days=window_days - 1)
-    payments = settled_payments(session, merchant_id, first, as_of)
+    payments = sales_of(session, merchant_id, first, as_of)
     per_day: dict[date, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for p in payments:
         count, value = per_day[p.day]
         per_day[p.day] = (count + 1, value + p.value_sen)
     window = tuple(DayFigures(*per_day.get(first + timedelta(days=n), (0, 0))) for n in range(window_days))
-    ids = {p.payment_id for p in payments}
+    ids = {p.payment_id for p in payments if p.payment_id is not None}
     return LdciInputs(
         as_of=as_of,
         days=window,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from city.credit.consent import merchants_consenting_to_scoring
-from city.credit.inputs import merchants_table, read_inputs, settled_payments
+from city.credit.inputs import merchants_table, read_inputs, sales_of
 from city.credit.ldci import WINDOW_DAYS, LdciScore, score
 from city.credit.ldci_models import stored_row, stored_score
 from city.kelurahan import UnknownKelurahanError, lookup
@@ -175,7 +175,7 @@ def build_health_report(
     if ldci is None:
         raise HealthReportUnavailableError(merchant_id, as_of, "no settled payment in the 90 days before")
     starts = month_starts(as_of)
-    sales = settled_payments(session, merchant_id, starts[0], as_of)
+    sales = sales_of(session, merchant_id, starts[0], as_of)
     months = []
     for i, first in enumerate(starts):
         last = as_of if i == len(starts) - 1 else starts[i + 1] - timedelta(days=1)

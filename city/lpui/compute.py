@@ -7,11 +7,10 @@ What is counted, on its Asia/Jakarta day, with its Rupiah value in sen:
   ``idr_amount``; payments that expired, were refunded before settling or are in error never
   count. Its later release from the escrow to the merchant is the same sale and is not counted
   again;
-* an MSC payment: an MSC ``Transfer`` in the chain mirror (``decoded_events``) to a merchant's
-  registered wallet (``merchants.evm_address``), on its block's day (``blocks.timestamp``), with
-  its value (1 MSC unit = 1 sen). Not a payment, so never counted: a mint (from the zero
-  address: MSC entering circulation), a transfer from a contract the mirror follows (an escrow
-  release, a staking withdrawal, a market settlement), and a merchant's transfer to itself.
+* an MSC payment: an MSC ``Transfer`` in the chain mirror to a merchant's registered wallet
+  (``merchants.evm_address``), on its block's day, with its value (1 MSC unit = 1 sen); mints,
+  escrow releases and other transfers from the platform's contracts, and transfers to oneself
+  are not payments (:mod:`city.mirror_payments`).
 
 A sale's kelurahan is its merchant's: its ``kelurahan_code``, or for a row without one its
 ``kelurahan`` looked up with :func:`city.kelurahan.lookup`; a merchant whose kelurahan is unknown
@@ -36,12 +35,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, BigInteger, String, Uuid, column, delete, select, table
+from sqlalchemy import String, Uuid, column, delete, select, table
 from sqlalchemy.orm import Session
 
 from city.kelurahan import KELURAHAN, UnknownKelurahanError, lookup
 from city.lpui.models import UNKNOWN_CODE, LpuiDaily
 from city.lpui.settings import LpuiSettings
+from city.mirror_payments import msc_payments
 from common.errors import ValidationError
 from common.sql.helpers import utcnow
 from settlement.payments.models import Payment, PaymentStatus, PaymentStatusChange
@@ -58,19 +58,6 @@ _merchants = table(
     column("evm_address", String),
 )
 """The merchants' table as the books see it (``city`` does not import the web app's models)."""
-_decoded = table(
-    "decoded_events",
-    column("block_number", BigInteger),
-    column("contract", String),
-    column("event", String),
-    column("args", JSON),
-)
-_blocks = table("blocks", column("number", BigInteger), column("timestamp", BigInteger))
-_raw_logs = table("raw_logs", column("address", String))
-"""The chain mirror's tables (:mod:`indexer.models`), read without importing the indexer."""
-MSC_CONTRACT = "MadiunStableCoin"
-"""MSC's name in the deployment file, which the mirror stores with each decoded event."""
-ZERO_ADDRESS = "0x" + "0" * 40
 
 
 class InvalidRangeError(ValidationError):
@@ -153,8 +140,9 @@ def daily_totals(session: Session, first: date, last: date) -> dict[tuple[str, d
 
     for merchant_id, idr_amount, at in settled_pi_payments(session, first, last):
         add(places.get(str(merchant_id), UNKNOWN_CODE), jakarta_day(at), int(idr_amount))
-    for to, value, at in msc_payments(session, first, last, set(wallets)):
-        add(wallets[to], jakarta_day(at), value)
+    end = day_start_utc(last + timedelta(days=1))
+    for payment in msc_payments(session, wallets, day_start_utc(first), end):
+        add(wallets[payment.wallet], jakarta_day(payment.at), payment.value_sen)
     return dict(totals)
 
 
@@ -173,32 +161,6 @@ def settled_pi_payments(session: Session, first: date, last: date) -> list[tuple
         .where(completed_at.c.at < day_start_utc(last + timedelta(days=1)))
     ).all()
     return [(merchant_id, int(idr_amount), at) for merchant_id, idr_amount, at in rows]
-
-
-def msc_payments(
-    session: Session, first: date, last: date, wallets: set[str]
-) -> list[tuple[str, int, datetime]]:
-    """(merchant wallet in lowercase, sen, block time) of the MSC transfers in the mirror, in the
-    range, that are payments to one of ``wallets`` (lowercase): not mints, not from a followed
-    contract, not to oneself."""
-    if not wallets:
-        return []
-    start, end = day_start_utc(first), day_start_utc(last + timedelta(days=1))
-    rows = session.execute(
-        select(_decoded.c.args, _blocks.c.timestamp)
-        .join(_blocks, _blocks.c.number == _decoded.c.block_number)
-        .where(_decoded.c.contract == MSC_CONTRACT, _decoded.c.event == "Transfer")
-        .where(_blocks.c.timestamp >= int(start.timestamp()), _blocks.c.timestamp < int(end.timestamp()))
-    ).all()
-    if not rows:
-        return []
-    contracts = {str(a).lower() for a in session.scalars(select(_raw_logs.c.address).distinct())}
-    payments = []
-    for args, timestamp in rows:
-        sender, to = str(args["from"]).lower(), str(args["to"]).lower()
-        if to in wallets and sender != to and sender != ZERO_ADDRESS and sender not in contracts:
-            payments.append((to, int(args["value"]), datetime.fromtimestamp(int(timestamp), UTC)))
-    return payments
 
 
 def _normalised(values: dict[str, Fraction]) -> dict[str, Fraction]:

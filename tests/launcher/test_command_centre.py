@@ -14,18 +14,24 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.merchants.models import Merchant
 from audit.liabilities.publish import period_number
 from audit.monthly.figures import canonical_json
 from chain.platform import load_platform
 from chain.settings import PROJECT_ROOT, ChainSettings
+from city.lpui.compute import daily_totals
 from common.sql.engine import create_engine_from_url
+from launcher.pilot import merchant_data, sales
+from launcher.pilot_demo import jakarta_today, pilot_plan
+from settlement.payments.models import Payment
 from tests.launcher.support import msc_up
 from tests.support.browser import debian_chromium
 
@@ -94,6 +100,29 @@ def test_thePilotCity_isMadeAndMarkedSimulated(running: Running) -> None:
         engine.dispose()
     assert simulated == MERCHANTS and all(n.startswith("[SIMULASI] ") for n in names)
     assert f"LPUI computed for {DAYS} days" in running.output
+
+
+def test_thePilotsMscPayments_areOnChain_andTheLpuiCountsThem(running: Running) -> None:
+    """Half the pilot's customers pay the merchants' wallets in MSC: each such sale is a transfer
+    on the stack's chain, mirrored by its indexer, and the LPUI's inputs hold both halves."""
+    plan = pilot_plan(MERCHANTS, DAYS, jakarta_today())
+    msc_sales = [s for s in sales(plan) if not s.in_pi]
+    sent = re.search(r"(\d+) MSC payments \(Rp [\d.,]+\) from (\d+) customer wallets", running.output)
+    assert sent and int(sent[1]) == len(msc_sales) > 0
+    platform = load_platform(ChainSettings.from_env().model_copy(update={"rpc_url": "http://127.0.0.1:8545"}))
+    wallets = [str(merchant_data(plan, i).evm_address) for i in range(MERCHANTS)]
+    held = sum(platform.msc.functions.balanceOf(w).call() for w in wallets)
+    assert held == sum(s.rupiah * 100 for s in msc_sales)  # every MSC sale reached its merchant
+    engine = create_engine_from_url(DATABASE)
+    try:
+        with Session(engine) as session:
+            totals = daily_totals(session, plan.first_day, plan.end - timedelta(days=1))
+            pi_payments = session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.pi_payment_id.startswith("simulasi-"))
+            )
+    finally:
+        engine.dispose()
+    assert sum(count for count, _ in totals.values()) == pi_payments + len(msc_sales)
 
 
 def test_lpuiPage_showsEveryKelurahan_andSaysItIsSimulated(running: Running, browser: Browser) -> None:

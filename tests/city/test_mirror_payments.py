@@ -1,4 +1,5 @@
-"""The LPUI counts MSC paid straight to merchants' wallets, read from the chain mirror of a real chain.
+"""The LPUI and the LDCI count MSC paid straight to merchants' wallets, read from the chain mirror of
+a real chain.
 
 A small pilot (4 UMKM over 3 days) runs on anvil started at the pilot's first day: its Pi half
 through the settlement services into the books, its MSC half as customers' transfers to the
@@ -7,7 +8,7 @@ also gets what is not a payment to a merchant — a mint straight to a merchant'
 from the escrow to a merchant, a merchant paying itself, a payment to a wallet no merchant
 registered — and one more real payment from an ordinary wallet. The indexer mirrors the chain into
 SQLite and PostgreSQL; the LPUI's inputs per kelurahan and day must be exactly the plan's draws
-(Pi sales + MSC sales) plus that one payment.
+(Pi sales + MSC sales) plus that one payment, and so must one merchant's LDCI inputs.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
+from api.merchants.models import Merchant
 from chain.deploy import DeployPlan, deploy_platform
 from chain.localnode import AnvilNode
 from chain.platform import Platform
 from chain.sender import TransactionSender
 from chain.settings import PROJECT_ROOT
 from chain.signer import Signer
+from city.credit.inputs import read_inputs
 from city.kelurahan import KELURAHAN
 from city.lpui.compute import compute_range, daily_totals
 from city.lpui.settings import LpuiSettings
@@ -170,6 +174,7 @@ def test_lpui_counts_pi_from_the_books_and_msc_from_the_mirror(
     sessions = _mirrored_books(world, url)
     with sessions() as session:
         totals = daily_totals(session, PLAN.first_day, LAST_DAY)
+        _check_ldci_inputs(session)
     assert totals == _expected()
     msc_only = sum(s.rupiah * 100 for s in sales(PLAN) if not s.in_pi)
     assert msc_only > 0 and sum(v for _, v in totals.values()) > msc_only  # both halves are in
@@ -182,6 +187,24 @@ def test_lpui_counts_pi_from_the_books_and_msc_from_the_mirror(
         window[code][0] += count
         window[code][1] += value
     assert stored == {code: (c, v) for code, (c, v) in window.items()}
+
+
+def _check_ldci_inputs(session: Session) -> None:
+    """Merchant 3's LDCI inputs hold its Pi and MSC sales and the extra payment, its MSC payers
+    among its customers; merchant 0's hold nothing of the mint it got."""
+    for index, extra in ((3, EXTRA), (0, 0)):
+        merchant_id = session.scalar(
+            select(Merchant.id).where(Merchant.pi_username == merchant_data(PLAN, index).pi_username)
+        )
+        assert merchant_id is not None
+        inputs = read_inputs(session, merchant_id, LAST_DAY, window_days=7)  # the shortest window
+        mine = [s for s in sales(PLAN) if s.merchant == index]
+        assert [d.count for d in inputs.days] == [0] * (7 - PLAN.days) + [
+            sum(1 for s in mine if s.day == n) + (n == PLAN.days - 1 and extra > 0) for n in range(PLAN.days)
+        ]
+        assert sum(d.value_sen for d in inputs.days) == sum(s.rupiah * 100 for s in mine) + extra
+        assert inputs.payer_counts is not None and sum(inputs.payer_counts) == len(mine) + (extra > 0)
+        assert inputs.first_settled == PLAN.first_day + timedelta(days=min(s.day for s in mine))
 
 
 def test_the_pilot_refuses_a_chain_past_its_first_morning(world: World) -> None:
