@@ -18,7 +18,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Numeric, Select, Table, and_, cast, func, or_, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Numeric,
+    Select,
+    Table,
+    and_,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    table,
+)
 
 from audit.store.models import ANOMALY_FLAGS, RECONCILIATION_CHECKS, RECONCILIATION_RUNS
 from common.errors import MSCError
@@ -33,6 +46,9 @@ from indexer.store import BLOCKS, DECODED, load_checkpoint
 from settlement.minting.ids import escrow_payment_id, payment_id_from_escrow_id
 from settlement.payments.models import Payment
 from settlement.payouts.models import Payout, PayoutStatus
+
+MERCHANTS = table("merchants", column("simulated", Boolean))
+"""The merchants as the ledger pages see them: only whether any is simulated."""
 
 PROJECTS: Table = CarbonProject.__table__  # type: ignore[assignment]
 RETIREMENTS: Table = CarbonRetirement.__table__  # type: ignore[assignment]
@@ -69,6 +85,8 @@ class AsOf:
     timestamp: int | None
     contracts: dict[str, str]
     """Followed contract name -> lowercase address, as the mirror's events name them."""
+    simulated: int = 0
+    """Simulated (pilot, ``[SIMULASI]``) merchants in the books: every page says so when any."""
 
     def address(self, name: str) -> str | None:
         """The address of contract ``name`` (None: the mirror has no event of it)."""
@@ -90,6 +108,10 @@ def as_of(conn: Connection, confirmations: int, stream: str = "default") -> AsOf
         stream=stream,
         timestamp=timestamp,
         contracts=contract_addresses(conn),
+        simulated=int(
+            conn.execute(select(func.count()).select_from(MERCHANTS).where(MERCHANTS.c.simulated)).scalar()
+            or 0
+        ),
     )
 
 
