@@ -38,10 +38,9 @@ from city.lpui.compute import compute_range, daily_totals
 from city.lpui.settings import LpuiSettings
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
-from indexer.cli import build_pipeline
-from indexer.settings import IndexerSettings
 from launcher.pilot import JAKARTA, STEP, Pilot, PilotPlan, merchant_data, sales
 from launcher.pilot_chain import PilotChain, PilotChainError, pilot_genesis
+from tests.support.mirror import backfill
 
 PORT = 8905
 BUILD = PROJECT_ROOT / "build"
@@ -131,19 +130,7 @@ def _mirrored_books(world: World, url: str) -> sessionmaker[Session]:
     engine = create_engine_from_url(url)
     sessions = make_sessionmaker(engine)
     Pilot(sessions, PLAN).run()
-    settings = IndexerSettings(
-        database_url=url,
-        rpc_url=world.url,
-        deployment_file=world.deployment_file,
-        build_dir=BUILD,
-        initial_span=64,
-        rpc_backoff_s=0.01,
-    )
-    pipeline = build_pipeline(settings)
-    try:
-        pipeline.run(follow=False)
-    finally:
-        pipeline.engine.dispose()
+    backfill(url, world.url, world.deployment_file)
     return sessions
 
 

@@ -33,15 +33,14 @@ from chain.signer import Signer
 from city.kelurahan import KELURAHAN
 from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
-from indexer.cli import build_pipeline
-from indexer.settings import IndexerSettings
 from settlement.ledger import chart
 from settlement.ledger.models import Currency
 from settlement.ledger.service import EntryDraft, credit, debit, post
 from settlement.payments.models import Payment
 from tests.api.support import Db
-from tests.audit.reconcile.support import BUILD, World
+from tests.audit.reconcile.support import World
 from tests.city.lpui.support import Books
+from tests.support import mirror
 
 SECRET = b"monthly-report-test-secret-0123456789"
 RESERVES = 987_654_321_00
@@ -213,19 +212,7 @@ def publish_liabilities(chain: Chain, backends: list[Backend]) -> None:
 
 def backfill(chain: Chain, backend: Backend) -> None:
     """Mirrors the whole chain into the backend's database."""
-    settings = IndexerSettings(
-        database_url=backend.url,
-        rpc_url=chain.world.url,
-        deployment_file=chain.world.deployment_file,
-        build_dir=BUILD,
-        initial_span=64,
-        rpc_backoff_s=0.01,
-    )
-    pipeline = build_pipeline(settings)
-    try:
-        pipeline.run(follow=False)
-    finally:
-        pipeline.engine.dispose()
+    mirror.backfill(backend.url, chain.world.url, chain.world.deployment_file)
 
 
 def genesis_for(month: Month) -> int:

@@ -36,6 +36,7 @@ from launcher.demo import DEMO_ESCROWED, run_demo
 from settlement.ledger import chart
 from settlement.ledger.models import Currency
 from settlement.ledger.service import EntryDraft, credit, debit, post
+from tests.support.mirror import backfill
 
 BUILD = PROJECT_ROOT / "build"
 MERCHANT_ID = "m-warung-1"
@@ -122,19 +123,7 @@ def book_settlements(engine: Engine) -> None:
 def build_mirror(world: World, url: str) -> Engine:
     """Migrates ``url``, backfills the world's chain into it and books the settlements."""
     upgrade(url)
-    settings = IndexerSettings(
-        database_url=url,
-        rpc_url=world.url,
-        deployment_file=world.deployment_file,
-        build_dir=BUILD,
-        initial_span=64,
-        rpc_backoff_s=0.01,
-    )
-    pipeline = build_pipeline(settings)
-    try:
-        pipeline.run(follow=False)
-    finally:
-        pipeline.engine.dispose()
+    backfill(url, world.url, world.deployment_file)
     engine = create_engine_from_url(url)
     book_settlements(engine)
     return engine

@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from chain.signer import Signer
-from indexer.cli import build_pipeline
 from indexer.models import DecodedEvent
-from indexer.settings import IndexerSettings
 from settlement.escrowbooks.service import EscrowOutcomeBooker
 from settlement.ledger import chart
 from settlement.ledger.models import JournalEntry
 from settlement.ledger.service import balance_of
 from settlement.minting.ids import escrow_payment_id
 from settlement.minting.minter import EscrowMinter
-from tests.settlement.minting.support import BUILD, Chain, Db, amounts, make_pending, resolver
+from tests.settlement.minting.support import Chain, Db, amounts, make_pending, resolver
+from tests.support.mirror import backfill
 
 OUTCOME_KINDS = (
     "release",
@@ -92,20 +91,13 @@ class Scene:
 
     def index(self) -> None:
         """Backfills the chain into the mirror up to the head."""
-        settings = IndexerSettings(
-            database_url=self.db.url,
-            rpc_url=self.chain.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
-            deployment_file=self.chain.deployment_file,
-            build_dir=BUILD,
+        backfill(
+            self.db.url,
+            self.chain.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+            self.chain.deployment_file,
             stream=self.stream,
             initial_span=500,
-            rpc_backoff_s=0.01,
         )
-        pipeline = build_pipeline(settings)
-        try:
-            pipeline.run(follow=False)
-        finally:
-            pipeline.engine.dispose()
 
     def booker(self, **kwargs: int) -> EscrowOutcomeBooker:
         options = {"confirmations": 0, **kwargs}
