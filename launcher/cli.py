@@ -125,7 +125,8 @@ def seed_pilot_city(database_url: str, platform: Platform, plan: PilotPlan) -> N
         summary, on_chain = pilot_demo.run_pilot(sessions, plan, platform)
         print(
             f"  {summary.merchants} [SIMULASI] merchants, {summary.pi_payments} Pi payments "
-            f"({format_idr(summary.idr_sen)}); {on_chain.transfers} MSC payments "
+            f"({format_idr(summary.idr_sen)}, {on_chain.deposits} of them held in the escrow on chain); "
+            f"{on_chain.transfers} MSC payments "
             f"({format_idr(on_chain.amount)}) from {on_chain.payers} customer wallets, on chain in "
             f"blocks {on_chain.first_block}..{on_chain.last_block}",
             flush=True,

@@ -1,27 +1,35 @@
-"""The pilot's MSC half on the chain: simulated customers paying simulated merchants' wallets in MSC.
+"""The pilot on the chain: customers paying merchants' wallets in MSC, and the Pi payments' MSC in
+the escrow.
 
 Half of the pilot's customers pay in MSC (see :func:`launcher.pilot.sales`). Such a customer holds
 MSC in a wallet of its own and sends it to the merchant's wallet: a plain ERC-20 ``transfer`` that
-no platform service sees, only the chain mirror (the indexer), which is where the LPUI and the
-forecasts count it (:mod:`city.lpui.compute`). So here each of those sales is a real transaction
-on the stack's local chain (anvil), on its sale's day:
+no platform service sees, only the chain mirror (the indexer), which is where the LPUI, the
+forecasts and the LDCI count it (:mod:`city.mirror_payments`). The other half pay in Pi, and the
+settlement mints each payment's MSC into the merchant escrow. So here, on the stack's local chain
+(anvil), on each sale's day:
 
 * the customer's wallet is an address derived from its payer id (the same simulated Pioneers as
   the Pi half: a shop's regulars and the city's passers-by, :meth:`Pilot.payer_uid`); no key
   exists for it, anvil impersonates it (``anvil_autoImpersonateAccount``);
 * each morning (06:00 Jakarta) the issuer mints each of the day's MSC customers exactly what it
-  spends that day (it topped up at the bank: minting is how MSC enters circulation), then every
-  sale is its customer's ``transfer`` to the merchant's wallet, one block per Jakarta hour of
-  trade, stamped with that hour's last sale (so every transfer lands on its sale's Jakarta day,
-  which is what the LPUI counts, and block times only move forward);
-* before the first morning the issuer attests reserves grown by the pilot's whole MSC amount (a
-  ``SIMULASI/...`` reference) and gives itself that much more mint allowance.
+  spends that day (it topped up at the bank: minting is how MSC enters circulation), and itself
+  the day's Pi payments' total, as the settlement's minter does;
+* then one block per Jakarta hour of trade, stamped with that hour's last moment: every MSC sale
+  as its customer's ``transfer`` to the merchant's wallet, and the Pi payments that settled in
+  that hour deposited into the escrow with ``depositBatch``, as the minter deposits them (escrow
+  id from the payment's id, the issuer as payer, the workers' default three-day hold). The books
+  already hold those payments as minted into the escrow (:mod:`launcher.pilot`), so books and
+  chain agree, and nobody releases them: the pilot has no escrow holdings for the releaser;
+* before the first morning the issuer attests reserves grown by everything the pilot mints (a
+  ``SIMULASI/...`` reference), gives itself that much more mint allowance and lets the escrow
+  pull its MSC.
 
-Automine is off while it runs: a block's transactions go as one JSON-RPC batch with explicit
-nonces and gas, then ``evm_mine`` at the block's time (about fifteen round trips per simulated day
-instead of two per transaction). Each block must hold every transaction sent for it, and at the
-end each merchant's balance must have grown by exactly its MSC sales and the supply by their total:
-otherwise :class:`PilotChainError`.
+Every transfer lands on its sale's Jakarta day and block times only move forward. Automine is off
+while it runs: a block's transactions go as one JSON-RPC batch with explicit nonces and gas, then
+``evm_mine`` at the block's time (about fifteen round trips per simulated day instead of two per
+transaction). Each block must hold every transaction sent for it, and at the end each merchant's
+balance must have grown by exactly its MSC sales, the escrow's by exactly the Pi payments and the
+supply by both: otherwise :class:`PilotChainError`.
 
 It runs once, on a fresh chain whose clock is before the pilot's first morning (``msc up --pilot``
 starts its chain then); a chain already past it is refused before anything is sent.
@@ -30,22 +38,31 @@ starts its chain then); a chain already past it is refused before anything is se
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
+import eth_abi
 import httpx
 from eth_utils import keccak, to_checksum_address
 
 from common.errors import MSCError
-from launcher.pilot import JAKARTA, PilotPlan, Sale, sales
+from launcher.pilot import JAKARTA, STEP, PilotPlan, Sale, sales
+from settlement.minting.ids import escrow_payment_id
 
 TOPUP_HOUR = time(6)
 """When (Jakarta) the day's MSC customers top up: before the shops open at 07:00."""
 MINT_GAS, TRANSFER_GAS, ISSUER_GAS = 120_000, 90_000, 200_000
 """Gas given to each kind of transaction (well above what each uses; sent without estimates)."""
+DEPOSIT_GAS = 120_000
+"""Gas per escrow deposit in a batch (and once more for the batch)."""
+DEPOSIT_CHUNK = 100
+"""Deposits per ``depositBatch`` (the escrow takes up to 500)."""
+HOLD_SECONDS = 3 * 24 * 3600
+"""The escrow hold of the pilot's Pi payments: the settlement workers' default (three days)."""
 GAS_MONEY = 10**18
 """Ether each customer wallet gets for gas (when the chain charges for it)."""
 
@@ -65,6 +82,31 @@ class ChainSale:
     merchant: str
     amount: int
 
+    @property
+    def at(self) -> datetime:
+        """When the customer paid."""
+        return self.sale.at
+
+
+@dataclass(frozen=True)
+class ChainDeposit:
+    """One Pi payment's escrow deposit as sent: its escrow id, merchant and amount (sen), made
+    when the payment settled (four steps after its sale began, :data:`launcher.pilot.STEP`)."""
+
+    sale: Sale
+    escrow_id: bytes
+    merchant: str
+    amount: int
+
+    @property
+    def at(self) -> datetime:
+        """When the settlement deposited it."""
+        return self.sale.at + 4 * STEP
+
+
+Move = ChainSale | ChainDeposit
+"""What the pilot puts on the chain for one sale."""
+
 
 @dataclass(frozen=True)
 class ChainSummary:
@@ -74,6 +116,8 @@ class ChainSummary:
         transfers: Customers' MSC transfers to merchants.
         amount: Their total, in sen (= MSC minor units).
         payers: Distinct customer wallets.
+        deposits: Pi payments deposited into the escrow.
+        escrowed: Their total, in sen.
         blocks: Blocks mined.
         first_block: The first of them (0 when nothing was sent).
         last_block: The last of them (0 when nothing was sent).
@@ -82,6 +126,8 @@ class ChainSummary:
     transfers: int
     amount: int
     payers: int
+    deposits: int
+    escrowed: int
     blocks: int
     first_block: int
     last_block: int
@@ -106,6 +152,14 @@ MINT, TRANSFER = _selector("mint(address,uint256)"), _selector("transfer(address
 ATTEST, CONFIGURE = _selector("attestReserves(uint256,string)"), _selector("configureMinter(address,uint256)")
 RESERVES, ALLOWANCE = _selector("attestedReserves()"), _selector("minterAllowance(address)")
 BALANCE, SUPPLY = _selector("balanceOf(address)"), _selector("totalSupply()")
+APPROVE = _selector("approve(address,uint256)")
+DEPOSIT_BATCH = _selector("depositBatch((bytes32,address,address,uint96,uint40)[])")
+
+
+def _deposit_batch_data(deposits: Sequence[ChainDeposit], payer: str) -> str:
+    """``depositBatch`` calldata: each deposit held :data:`HOLD_SECONDS` with ``payer`` as payer."""
+    requests = [(d.escrow_id, d.merchant, payer, d.amount, HOLD_SECONDS) for d in deposits]
+    return DEPOSIT_BATCH + eth_abi.encode(["(bytes32,address,address,uint96,uint40)[]"], [requests]).hex()
 
 
 def _attest_data(reserves: int, reference: str) -> str:
@@ -153,18 +207,22 @@ class JsonRpc:
 
 
 class PilotChain:
-    """Sends a :class:`PilotPlan`'s MSC sales on a local chain (anvil) as the module says.
+    """Sends a :class:`PilotPlan`'s MSC sales, and its Pi payments' escrow deposits, on a local
+    chain (anvil) as the module says.
 
     Args:
         rpc_url: The chain's JSON-RPC address (an anvil node: it uses ``anvil_*`` and ``evm_*``).
         msc: The MSC contract's address.
-        issuer: The account that attests reserves, configures minters and mints (unlocked on the
-            node: anvil's development account 0 on the stack).
+        escrow: The merchant escrow's address.
+        issuer: The account that attests reserves, configures minters, mints and deposits into the
+            escrow (unlocked on the node: anvil's development account 0 on the stack, which is
+            the stack's settlement key too).
     """
 
-    def __init__(self, rpc_url: str, msc: str, issuer: str) -> None:
+    def __init__(self, rpc_url: str, msc: str, escrow: str, issuer: str) -> None:
         self.rpc = JsonRpc(rpc_url)
         self.msc = to_checksum_address(msc)
+        self.escrow = to_checksum_address(escrow)
         self.issuer = to_checksum_address(issuer)
         self._nonces: dict[str, int] = {}
         self._last_time = 0
@@ -172,9 +230,15 @@ class PilotChain:
         self._gas_price = 0
 
     def run(
-        self, plan: PilotPlan, merchants: Sequence[str], payer_uid: Callable[[Sale], str]
+        self,
+        plan: PilotPlan,
+        merchants: Sequence[str],
+        payer_uid: Callable[[Sale], str],
+        pi_payments: Sequence[tuple[Sale, uuid.UUID]] = (),
     ) -> ChainSummary:
-        """Sends every MSC sale of ``plan`` (``merchants[i]`` is the ``i``-th merchant's wallet).
+        """Sends every MSC sale of ``plan`` (``merchants[i]`` is the ``i``-th merchant's wallet)
+        and deposits each of ``pi_payments`` (a Pi sale and its settled payment's id) into the
+        escrow for its merchant.
 
         Raises:
             PilotChainError: the chain's clock is past the first morning, a block did not take what
@@ -187,17 +251,26 @@ class PilotChain:
             for s in sales(plan)
             if not s.in_pi
         ]
-        if not chain_sales:
-            return ChainSummary(0, 0, 0, 0, 0, 0)
+        deposits = [
+            ChainDeposit(
+                s, escrow_payment_id(pid), to_checksum_address(merchants[s.merchant]), s.rupiah * 100
+            )
+            for s, pid in pi_payments
+        ]
+        if not chain_sales and not deposits:
+            return ChainSummary(0, 0, 0, 0, 0, 0, 0, 0)
         try:
-            return self._run(plan, chain_sales)
+            return self._run(plan, chain_sales, deposits)
         finally:
             self.rpc.close()
 
-    def _run(self, plan: PilotPlan, chain_sales: list[ChainSale]) -> ChainSummary:
+    def _run(
+        self, plan: PilotPlan, chain_sales: list[ChainSale], deposits: list[ChainDeposit]
+    ) -> ChainSummary:
         latest = self.rpc.call("eth_getBlockByNumber", ["latest", False])
         self._last_time = int(latest["timestamp"], 16)
-        first_morning = _morning(chain_sales[0].sale.at)
+        everything: list[Move] = [*chain_sales, *deposits]
+        first_morning = _morning(min(m.at for m in everything))
         if self._last_time >= int(first_morning.timestamp()):
             raise PilotChainError(
                 f"the chain's clock ({datetime.fromtimestamp(self._last_time, UTC):%Y-%m-%d %H:%M} UTC) is "
@@ -205,68 +278,103 @@ class PilotChain:
                 "start a fresh chain before it"
             )
         self._gas_price = 2 * int(latest.get("baseFeePerGas") or "0x0", 16)
-        total = sum(c.amount for c in chain_sales)
+        paid, escrowed = sum(c.amount for c in chain_sales), sum(d.amount for d in deposits)
         merchants = sorted({c.merchant for c in chain_sales})
-        before = self._balances(merchants)
+        before = self._balances([*merchants, self.escrow])
         supply_before = self._read(SUPPLY)
         reserves = int(self._read(RESERVES, length=2)[0:64], 16)
         allowance = self._read(ALLOWANCE + _word(self.issuer))
         self.rpc.batch([("anvil_autoImpersonateAccount", [True]), ("evm_setAutomine", [False])])
         try:
+            reference = f"SIMULASI/PILOT/{plan.seed}"
             issuer_txs = [
+                self._tx(self.issuer, _attest_data(reserves + paid + escrowed, reference), ISSUER_GAS),
                 self._tx(
-                    self.issuer, _attest_data(reserves + total, f"SIMULASI/PILOT/{plan.seed}"), ISSUER_GAS
+                    self.issuer,
+                    CONFIGURE + _word(self.issuer) + _word(allowance + paid + escrowed),
+                    ISSUER_GAS,
                 ),
-                self._tx(self.issuer, CONFIGURE + _word(self.issuer) + _word(allowance + total), ISSUER_GAS),
+                self._tx(self.issuer, APPROVE + _word(self.escrow) + _word(2**256 - 1), ISSUER_GAS),
             ]
             funded: set[str] = set()
-            for day_sales in _by_day(chain_sales):
-                self._day(day_sales, funded, issuer_txs)
+            for day in _by_day(everything):
+                self._day(
+                    [m for m in day if isinstance(m, ChainSale)],
+                    [m for m in day if isinstance(m, ChainDeposit)],
+                    funded,
+                    issuer_txs,
+                )
                 issuer_txs = []
         finally:
             self.rpc.call("evm_setAutomine", [True])
-        self._check(chain_sales, merchants, before, supply_before + total)
+        self._check(chain_sales, deposits, before, supply_before + paid + escrowed)
         return ChainSummary(
             transfers=len(chain_sales),
-            amount=total,
+            amount=paid,
             payers=len(funded),
+            deposits=len(deposits),
+            escrowed=escrowed,
             blocks=len(self._blocks),
             first_block=self._blocks[0],
             last_block=self._blocks[-1],
         )
 
-    def _day(self, day_sales: list[ChainSale], funded: set[str], issuer_txs: list[dict[str, Any]]) -> None:
-        """One day: the morning's top-ups in one block, then one block per hour of trade."""
+    def _day(
+        self,
+        day_sales: list[ChainSale],
+        day_deposits: list[ChainDeposit],
+        funded: set[str],
+        issuer_txs: list[dict[str, Any]],
+    ) -> None:
+        """One day: the morning's mints (customers' top-ups, the day's Pi settlements for the
+        issuer) in one block, then one block per hour of trade with its MSC payments and one
+        escrow deposit batch of the Pi payments settled in it."""
         spent: dict[str, int] = defaultdict(int)
         for c in day_sales:
             spent[c.payer] += c.amount
         new = [p for p in spent if p not in funded]
-        if self._gas_price:
+        if self._gas_price and new:
             self.rpc.batch([("anvil_setBalance", [p, hex(GAS_MONEY)]) for p in new])
         funded.update(new)
         mints = [
             self._tx(self.issuer, MINT + _word(p) + _word(amount), MINT_GAS) for p, amount in spent.items()
         ]
-        self._block([*issuer_txs, *mints], _morning(day_sales[0].sale.at))
-        hours: dict[int, list[ChainSale]] = defaultdict(list)
-        for c in day_sales:
-            hours[c.sale.at.astimezone(JAKARTA).hour].append(c)
+        if settled := sum(d.amount for d in day_deposits):
+            mints.append(self._tx(self.issuer, MINT + _word(self.issuer) + _word(settled), MINT_GAS))
+        moves: list[Move] = [*day_sales, *day_deposits]
+        self._block([*issuer_txs, *mints], _morning(moves[0].at))
+        hours: dict[int, list[Move]] = defaultdict(list)
+        for m in moves:
+            hours[m.at.astimezone(JAKARTA).hour].append(m)
         for hour in sorted(hours):
-            group = sorted(hours[hour], key=lambda c: c.sale.at)
+            group = sorted(hours[hour], key=lambda m: m.at)
             txs = [
-                self._tx(c.payer, TRANSFER + _word(c.merchant) + _word(c.amount), TRANSFER_GAS) for c in group
+                self._tx(c.payer, TRANSFER + _word(c.merchant) + _word(c.amount), TRANSFER_GAS)
+                for c in group
+                if isinstance(c, ChainSale)
             ]
-            self._block(txs, group[-1].sale.at)
+            held = [d for d in group if isinstance(d, ChainDeposit)]
+            for i in range(0, len(held), DEPOSIT_CHUNK):
+                chunk = held[i : i + DEPOSIT_CHUNK]
+                txs.append(
+                    self._tx(
+                        self.issuer,
+                        _deposit_batch_data(chunk, self.issuer),
+                        DEPOSIT_GAS * (len(chunk) + 1),
+                        self.escrow,
+                    )
+                )
+            self._block(txs, group[-1].at)
 
-    def _tx(self, sender: str, data: str, gas: int) -> dict[str, Any]:
-        """A transaction from ``sender`` to MSC with its next nonce."""
+    def _tx(self, sender: str, data: str, gas: int, to: str | None = None) -> dict[str, Any]:
+        """A transaction from ``sender`` to ``to`` (MSC by default) with its next nonce."""
         if sender not in self._nonces:
             self._nonces[sender] = int(self.rpc.call("eth_getTransactionCount", [sender, "pending"]), 16)
         nonce = self._nonces[sender]
         self._nonces[sender] = nonce + 1
         return {
             "from": sender,
-            "to": self.msc,
+            "to": to or self.msc,
             "data": data,
             "gas": hex(gas),
             "gasPrice": hex(self._gas_price),
@@ -298,17 +406,23 @@ class PilotChain:
         return {a: int(r, 16) for a, r in zip(accounts, self.rpc.batch(calls), strict=True)}
 
     def _check(
-        self, chain_sales: list[ChainSale], merchants: list[str], before: dict[str, int], supply: int
+        self,
+        chain_sales: list[ChainSale],
+        deposits: list[ChainDeposit],
+        before: dict[str, int],
+        supply: int,
     ) -> None:
-        """Each merchant got exactly its MSC sales, and the supply grew by exactly their total."""
+        """Each merchant got exactly its MSC sales, the escrow exactly the Pi payments, and the
+        supply grew by exactly both (a reverted transaction shows here)."""
         expected = dict(before)
         for c in chain_sales:
             expected[c.merchant] += c.amount
-        after = self._balances(merchants)
-        wrong = [m for m in merchants if after[m] != expected[m]]
+        expected[self.escrow] += sum(d.amount for d in deposits)
+        after = self._balances(expected)
+        wrong = [a for a in expected if after[a] != expected[a]]
         if wrong:
             raise PilotChainError(
-                f"{len(wrong)} merchant wallet(s) did not receive their MSC sales, e.g. {wrong[0]}: "
+                f"{len(wrong)} wallet(s) did not receive the pilot's MSC, e.g. {wrong[0]}: "
                 f"{after[wrong[0]]} instead of {expected[wrong[0]]}"
             )
         if (actual := self._read(SUPPLY)) != supply:
@@ -320,11 +434,11 @@ def _morning(moment: datetime) -> datetime:
     return datetime.combine(moment.astimezone(JAKARTA).date(), TOPUP_HOUR, JAKARTA)
 
 
-def _by_day(chain_sales: list[ChainSale]) -> list[list[ChainSale]]:
-    """The sales grouped by Jakarta day, in day order."""
-    days: dict[Any, list[ChainSale]] = defaultdict(list)
-    for c in chain_sales:
-        days[c.sale.at.astimezone(JAKARTA).date()].append(c)
+def _by_day(moves: list[Move]) -> list[list[Move]]:
+    """The payments and deposits grouped by Jakarta day, in day order."""
+    days: dict[Any, list[Move]] = defaultdict(list)
+    for m in moves:
+        days[m.at.astimezone(JAKARTA).date()].append(m)
     return [days[d] for d in sorted(days)]
 
 

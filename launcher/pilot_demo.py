@@ -22,9 +22,9 @@ that the pilot's days happen on it:
    the platform owes off-chain) is checked with ``docs/verify_liabilities.py`` against the
    chain, as the README tells a merchant to.
 
-The pilot's Pi payments' mints into the escrow are booked, not sent (see :mod:`launcher.pilot`):
-that half of the simulated merchants' money is in the books only, which every page marks as
-simulated.
+The pilot's Pi payments are minted and deposited into the escrow on the chain as the settlement
+does (:mod:`launcher.pilot_chain`), so the books and the chain agree on them; they stay held there
+(nobody releases them). Every page marks the pilot as simulated.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -54,7 +55,7 @@ from chain.signer import Signer
 from city.forecast import __main__ as forecast_cli
 from city.lpui.compute import compute_range
 from city.lpui.settings import LpuiSettings
-from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary, merchant_data
+from launcher.pilot import JAKARTA, Pilot, PilotPlan, PilotSummary, merchant_data, sales
 from launcher.pilot_chain import ChainSummary, PilotChain, PilotChainError
 
 VERIFIER = PROJECT_ROOT / "docs" / "verify_liabilities.py"
@@ -108,13 +109,16 @@ def run_pilot(
 ) -> tuple[PilotSummary, ChainSummary]:
     """Runs the pilot on the stack's new database (before any real merchant is onboarded: a
     database that already holds one is refused, see :mod:`launcher.pilot`) and its MSC sales on
-    the stack's fresh chain, from the issuer (development account 0)."""
+    the stack's fresh chain with its Pi payments' escrow deposits, from the issuer (development
+    account 0, the stack's settlement key)."""
     pilot = Pilot(sessions, plan)
     summary = pilot.run()
     wallets = [str(merchant_data(plan, i).evm_address) for i in range(plan.merchants)]
+    pi_sales = [s for s in sales(plan) if s.in_pi]
+    paid_in_pi = list(zip(pi_sales, (uuid.UUID(i) for i in summary.payment_ids), strict=True))
     rpc_url = str(getattr(platform.w3.provider, "endpoint_uri", ""))
-    on_chain = PilotChain(rpc_url, platform.msc.address, Signer.dev(0).address)
-    return summary, on_chain.run(plan, wallets, pilot.payer_uid)
+    on_chain = PilotChain(rpc_url, platform.msc.address, platform.escrow.address, Signer.dev(0).address)
+    return summary, on_chain.run(plan, wallets, pilot.payer_uid, paid_in_pi)
 
 
 def compute_lpui(sessions: sessionmaker[Session], plan: PilotPlan) -> int:

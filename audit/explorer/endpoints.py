@@ -38,6 +38,7 @@ from audit.explorer.settings import ExplorerSettings
 from audit.explorer.tables import Page, PageRequest, parse_request, to_csv, to_json
 from carbon.documents import LocalDocumentStore
 from common.errors import MSCError, NotFoundError, ValidationError
+from common.sql.helpers import read_snapshot
 from indexer import reader
 from webui.i18n import (
     LANGUAGE_COOKIE,
@@ -121,13 +122,7 @@ def reading(request: Request) -> Iterator[tuple[Connection, AsOf, ExplorerSettin
     settings = explorer_settings(request)
     sessions: sessionmaker[Session] = request.app.state.sessions
     with sessions() as session:
-        dialect = session.get_bind().dialect.name
-        options = {"isolation_level": "REPEATABLE READ"} if dialect == "postgresql" else {}
-        conn = session.connection(execution_options=options)
-        if dialect == "sqlite":
-            # pysqlite opens no transaction for reads; an explicit one is a WAL snapshot, so
-            # every query of the request sees the same commit of the indexer.
-            conn.exec_driver_sql("BEGIN")
+        conn = read_snapshot(session)  # every query of the request sees the same indexer commit
         try:
             yield conn, queries.as_of(conn, settings.confirmations, settings.stream), settings
         finally:

@@ -21,7 +21,7 @@ from audit.monthly.figures import canonical_json, sha256_of
 from audit.monthly.models import MonthlyReportRow
 from audit.monthly.period import Month, parse_month
 from common.errors import ConflictError, NotFoundError
-from common.sql.helpers import utcnow
+from common.sql.helpers import read_snapshot, utcnow
 
 
 class ReportNotFoundError(NotFoundError):
@@ -73,7 +73,12 @@ def publish(
         if existing is not None:
             return _stored(existing), False
     with sessions() as session:
+        # One snapshot: the indexer keeps committing while the report reads the mirror at the
+        # month's end block (projection rows and the events above that block must agree).
+        read_snapshot(session)
         report = build_report(session, month, now=now, stream=stream)
+        session.rollback()
+    with sessions() as session:
         text = canonical_json(report.to_json())
         row = MonthlyReportRow(
             month=month.text,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, Table
+from sqlalchemy import BigInteger, Connection, DateTime, Integer, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -78,3 +78,19 @@ def insert_or_ignore(session: Session, table: Table, values: dict[str, Any], con
         .returning(table.c[conflict[0]])
     )
     return session.execute(statement).first() is not None
+
+
+def read_snapshot(session: Session) -> Connection:
+    """Makes ``session`` (before its first query) read one snapshot of the database: every later
+    query sees the same commits, however many other processes (the indexer) commit meanwhile.
+
+    PostgreSQL: a REPEATABLE READ transaction. SQLite: pysqlite opens no transaction for reads, so
+    an explicit ``BEGIN``, which in WAL mode is a snapshot from the first read. End it with
+    ``session.rollback()`` (or close the session).
+    """
+    dialect = session.get_bind().dialect.name
+    options = {"isolation_level": "REPEATABLE READ"} if dialect == "postgresql" else {}
+    conn = session.connection(execution_options=options)
+    if dialect == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+    return conn

@@ -14,6 +14,7 @@ SQLite and PostgreSQL; the LPUI's inputs per kelurahan and day must be exactly t
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
@@ -40,6 +41,8 @@ from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
 from launcher.pilot import JAKARTA, STEP, Pilot, PilotPlan, merchant_data, sales
 from launcher.pilot_chain import PilotChain, PilotChainError, pilot_genesis
+from settlement.minting.ids import escrow_payment_id
+from settlement.payments.models import Payment
 from tests.support.mirror import backfill
 
 PORT = 8905
@@ -60,6 +63,8 @@ class World:
     platform: Platform
     deployment_file: Path
     wallets: list[str]
+    books: Engine
+    """The SQLite books whose Pi payments the chain's escrow holds."""
 
 
 def _evening(minute: int) -> int:
@@ -108,19 +113,33 @@ def _extras(platform: Platform, wallets: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """Anvil from the pilot's first day, the platform deployed, the pilot's MSC sales and the
-    extras on it."""
+    """Anvil from the pilot's first day, the platform deployed, the pilot's books in SQLite and its
+    MSC sales and Pi payments' escrow deposits on the chain, then the extras."""
     folder = tmp_path_factory.mktemp("lpui-mirror")
+    books = f"sqlite:///{folder / 'books.sqlite3'}"
+    upgrade(books)
+    engine = create_engine_from_url(books)
     with AnvilNode(port=PORT, genesis_timestamp=pilot_genesis(PLAN)) as node:
         w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
         out = folder / "deployment.json"
         platform = Platform(w3, deploy_platform(w3, BUILD, DeployPlan(Signer.dev(0).address), out), BUILD)
         wallets = [str(merchant_data(PLAN, i).evm_address) for i in range(PLAN.merchants)]
-        payer = Pilot(make_sessionmaker(create_engine_from_url("sqlite://")), PLAN).payer_uid
-        summary = PilotChain(node.url, platform.msc.address, Signer.dev(0).address).run(PLAN, wallets, payer)
+        pilot = Pilot(make_sessionmaker(engine), PLAN)
+        paid_in_pi = list(
+            zip(
+                [s for s in sales(PLAN) if s.in_pi],
+                [uuid.UUID(i) for i in pilot.run().payment_ids],
+                strict=True,
+            )
+        )
+        summary = PilotChain(
+            node.url, platform.msc.address, platform.escrow.address, Signer.dev(0).address
+        ).run(PLAN, wallets, pilot.payer_uid, paid_in_pi)
         assert summary.transfers == sum(not s.in_pi for s in sales(PLAN)) > 0
+        assert summary.deposits == len(paid_in_pi) > 0
         _extras(platform, wallets)
-        yield World(node.url, platform, out, wallets)
+        yield World(node.url, platform, out, wallets, engine)
+    engine.dispose()
 
 
 def _mirrored_books(world: World, url: str) -> sessionmaker[Session]:
@@ -194,10 +213,26 @@ def _check_ldci_inputs(session: Session) -> None:
         assert inputs.first_settled == PLAN.first_day + timedelta(days=min(s.day for s in mine))
 
 
+def test_the_pi_payments_are_held_in_the_escrow_as_the_books_say(world: World) -> None:
+    escrow = world.platform.escrow
+    with Session(world.books) as session:
+        payments = session.execute(select(Payment.id, Payment.merchant_id, Payment.idr_amount)).all()
+        wallet_of = {str(m): w for m, w in session.execute(select(Merchant.id, Merchant.evm_address))}
+    assert len(payments) == sum(s.in_pi for s in sales(PLAN))
+    for payment_id, merchant_id, amount in payments:
+        held = escrow.functions.getPayment(escrow_payment_id(payment_id)).call()
+        assert (held[0], held[1], held[2]) == (wallet_of[str(merchant_id)], amount, Signer.dev(0).address)
+        assert held[5] == 1  # Held: nobody released it
+    escrowed, _fund = escrow.functions.totals().call()
+    assert escrowed == sum(amount for *_, amount in payments)  # (the extras released theirs)
+
+
 def test_the_pilot_refuses_a_chain_past_its_first_morning(world: World) -> None:
     msc = world.platform.msc
     supply = msc.functions.totalSupply().call()
     payer = Pilot(make_sessionmaker(create_engine_from_url("sqlite://")), PLAN).payer_uid
     with pytest.raises(PilotChainError, match="first morning"):
-        PilotChain(world.url, msc.address, Signer.dev(0).address).run(PLAN, world.wallets, payer)
+        PilotChain(world.url, msc.address, world.platform.escrow.address, Signer.dev(0).address).run(
+            PLAN, world.wallets, payer
+        )
     assert msc.functions.totalSupply().call() == supply  # nothing was sent
