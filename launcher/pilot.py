@@ -15,9 +15,11 @@ Everything goes through the platform's own services, never by writing report row
   ``record_conversion`` in one transaction (as ``settlement.flow.pi_flow`` does after Horizon),
   then ``-> completed`` with ``record_msc_minted_to_escrow`` (as the minter does after its mint).
 
-Nothing leaves the database: no Pi platform call, no Horizon, no chain transaction. The mint is
-booked, not sent, so run the pilot on a database of its own (the CLI refuses one holding any real
-merchant): its books would otherwise disagree with a chain.
+Nothing leaves the database here: no Pi platform call, no Horizon, no chain transaction. The mint
+is booked; ``msc up --pilot`` then mints and deposits it into the escrow on its chain as the minter
+does (:mod:`launcher.pilot_chain`), so books and chain agree there. On its own (this CLI) run the
+pilot on a database of its own (it refuses one holding any real merchant): its books would
+otherwise disagree with a chain.
 
 Customers paying in MSC pay the merchant's wallet on chain directly; the platform has no service
 path for them (its mirror sees them), so here they are drawn (the same random draws) and counted in
