@@ -24,7 +24,8 @@ settlement mints each payment's MSC into the merchant escrow. So here, on the st
   ``SIMULASI/...`` reference), gives itself that much more mint allowance and lets the escrow
   pull its MSC.
 
-Every transfer lands on its sale's Jakarta day and block times only move forward. Automine is off
+Every transfer lands on its sale's Jakarta day and block times only move forward; what would not
+fit in one block's gas goes into the next, a second later. Automine is off
 while it runs: a block's transactions go as one JSON-RPC batch with explicit nonces and gas, then
 ``evm_mine`` at the block's time (about fifteen round trips per simulated day instead of two per
 transaction). Each block must hold every transaction sent for it, and at the end each merchant's
@@ -59,7 +60,7 @@ MINT_GAS, TRANSFER_GAS, ISSUER_GAS = 120_000, 90_000, 200_000
 """Gas given to each kind of transaction (well above what each uses; sent without estimates)."""
 DEPOSIT_GAS = 120_000
 """Gas per escrow deposit in a batch (and once more for the batch)."""
-DEPOSIT_CHUNK = 100
+DEPOSIT_CHUNK = 50
 """Deposits per ``depositBatch`` (the escrow takes up to 500)."""
 HOLD_SECONDS = 3 * 24 * 3600
 """The escrow hold of the pilot's Pi payments: the settlement workers' default (three days)."""
@@ -217,10 +218,16 @@ class PilotChain:
         issuer: The account that attests reserves, configures minters, mints and deposits into the
             escrow (unlocked on the node: anvil's development account 0 on the stack, which is
             the stack's settlement key too).
+        block_gas: The most gas (as declared by its transactions) one block takes; a block's
+            transactions beyond it go into the next block, a second later (default: the chain's
+            block gas limit).
     """
 
-    def __init__(self, rpc_url: str, msc: str, escrow: str, issuer: str) -> None:
+    def __init__(
+        self, rpc_url: str, msc: str, escrow: str, issuer: str, block_gas: int | None = None
+    ) -> None:
         self.rpc = JsonRpc(rpc_url)
+        self._block_gas = block_gas or 0
         self.msc = to_checksum_address(msc)
         self.escrow = to_checksum_address(escrow)
         self.issuer = to_checksum_address(issuer)
@@ -278,6 +285,7 @@ class PilotChain:
                 "start a fresh chain before it"
             )
         self._gas_price = 2 * int(latest.get("baseFeePerGas") or "0x0", 16)
+        self._block_gas = self._block_gas or int(latest["gasLimit"], 16)
         paid, escrowed = sum(c.amount for c in chain_sales), sum(d.amount for d in deposits)
         merchants = sorted({c.merchant for c in chain_sales})
         before = self._balances([*merchants, self.escrow])
@@ -382,6 +390,17 @@ class PilotChain:
         }
 
     def _block(self, txs: list[dict[str, Any]], at: datetime) -> None:
+        """Sends ``txs`` and mines them at ``at`` (or just after the previous block): one block, or
+        several a second apart when their gas would not fit in one."""
+        group: list[dict[str, Any]] = []
+        for tx in txs:
+            if group and sum(int(t["gas"], 16) for t in group) + int(tx["gas"], 16) > self._block_gas:
+                self._mine(group, at)
+                group = []
+            group.append(tx)
+        self._mine(group, at)
+
+    def _mine(self, txs: list[dict[str, Any]], at: datetime) -> None:
         """Sends ``txs`` and mines them in one block at ``at`` (or just after the previous block)."""
         self.rpc.batch([("eth_sendTransaction", [tx]) for tx in txs])
         stamp = max(int(at.timestamp()), self._last_time + 1)

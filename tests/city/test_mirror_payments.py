@@ -132,11 +132,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 strict=True,
             )
         )
-        summary = PilotChain(
-            node.url, platform.msc.address, platform.escrow.address, Signer.dev(0).address
-        ).run(PLAN, wallets, pilot.payer_uid, paid_in_pi)
+        issuer = Signer.dev(0).address
+        # A small gas budget per block, so the mornings' mints and busy hours spill into more blocks.
+        chain = PilotChain(node.url, platform.msc.address, platform.escrow.address, issuer, block_gas=400_000)
+        summary = chain.run(PLAN, wallets, pilot.payer_uid, paid_in_pi)
         assert summary.transfers == sum(not s.in_pi for s in sales(PLAN)) > 0
         assert summary.deposits == len(paid_in_pi) > 0
+        moments = [s.at + 4 * STEP if s.in_pi else s.at for s in sales(PLAN)]
+        hours = {m.astimezone(JAKARTA).replace(minute=0, second=0) for m in moments}
+        assert summary.blocks > PLAN.days + len(hours)  # a morning and an hour each, and spilled ones
         _extras(platform, wallets)
         yield World(node.url, platform, out, wallets, engine)
     engine.dispose()
