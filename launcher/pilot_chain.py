@@ -393,11 +393,13 @@ class PilotChain:
         """Sends ``txs`` and mines them at ``at`` (or just after the previous block): one block, or
         several a second apart when their gas would not fit in one."""
         group: list[dict[str, Any]] = []
+        gas = 0
         for tx in txs:
-            if group and sum(int(t["gas"], 16) for t in group) + int(tx["gas"], 16) > self._block_gas:
+            if group and gas + int(tx["gas"], 16) > self._block_gas:
                 self._mine(group, at)
-                group = []
+                group, gas = [], 0
             group.append(tx)
+            gas += int(tx["gas"], 16)
         self._mine(group, at)
 
     def _mine(self, txs: list[dict[str, Any]], at: datetime) -> None:

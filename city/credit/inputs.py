@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from sqlalchemy import Boolean, String, Uuid, column, func, select, table
 from sqlalchemy.orm import Session
 
 from city.credit.ldci import WINDOW_DAYS, DayFigures, LdciInputs
-from city.mirror_payments import msc_payments
+from city.mirror_payments import MscPayment, msc_payments
 from common.errors import ValidationError
 from common.sql.types import HexBytes
 from settlement.minting.ids import payment_id_from_escrow_id
@@ -113,6 +114,10 @@ def merchant_wallet(session: Session, merchant_id: uuid.UUID) -> str | None:
     return session.scalar(select(merchants_table.c.evm_address).where(merchants_table.c.id == merchant_id))
 
 
+def _as_sale(payment: MscPayment) -> SettledPayment:
+    return SettledPayment(None, jakarta_day(payment.at), payment.value_sen, payment.payer)
+
+
 def msc_sales(session: Session, merchant_id: uuid.UUID, first: date, last: date) -> list[SettledPayment]:
     """The MSC payments to the merchant's wallet on Jakarta days ``first`` .. ``last``, oldest
     first (none without a wallet)."""
@@ -120,10 +125,7 @@ def msc_sales(session: Session, merchant_id: uuid.UUID, first: date, last: date)
     if wallet is None:
         return []
     end = day_start_utc(last + timedelta(days=1))
-    return [
-        SettledPayment(None, jakarta_day(p.at), p.value_sen, p.payer)
-        for p in msc_payments(session, [wallet], day_start_utc(first), end)
-    ]
+    return [_as_sale(p) for p in msc_payments(session, [wallet], day_start_utc(first), end)]
 
 
 def sales_of(session: Session, merchant_id: uuid.UUID, first: date, last: date) -> list[SettledPayment]:
@@ -141,9 +143,11 @@ def payer_counts(payments: list[SettledPayment]) -> tuple[int, ...] | None:
     return tuple(sorted(counts.values(), reverse=True)) or None
 
 
-def first_settled_day(session: Session, merchant_id: uuid.UUID, as_of: date) -> date | None:
-    """The Jakarta day of the merchant's first sale (settled payment or MSC payment) up to
-    ``as_of``, None if none."""
+def first_settled_day(
+    session: Session, merchant_id: uuid.UUID, as_of: date, msc_history: Sequence[MscPayment] = ()
+) -> date | None:
+    """The Jakarta day of the merchant's first sale up to ``as_of``: its first settled payment or
+    the first of ``msc_history`` (its MSC payments up to ``as_of``, oldest first), None if none."""
     first_at = session.scalar(
         select(func.min(PaymentStatusChange.at))
         .join(Payment, Payment.id == PaymentStatusChange.payment_id)
@@ -153,10 +157,7 @@ def first_settled_day(session: Session, merchant_id: uuid.UUID, as_of: date) -> 
         .where(PaymentStatusChange.at < day_start_utc(as_of + timedelta(days=1)))
     )
     days = [] if first_at is None else [jakarta_day(first_at)]
-    wallet = merchant_wallet(session, merchant_id)
-    if wallet is not None:
-        paid = msc_payments(session, [wallet], None, day_start_utc(as_of + timedelta(days=1)))
-        days += [jakarta_day(paid[0].at)] if paid else []
+    days += [jakarta_day(msc_history[0].at)] if msc_history else []
     return min(days, default=None)
 
 
@@ -194,7 +195,13 @@ def read_inputs(
 ) -> LdciInputs:
     """The merchant's LDCI inputs for the ``window_days`` Jakarta days ending on ``as_of``."""
     first = as_of - timedelta(days=window_days - 1)
-    payments = sales_of(session, merchant_id, first, as_of)
+    wallet = merchant_wallet(session, merchant_id)
+    end = day_start_utc(as_of + timedelta(days=1))
+    history = msc_payments(session, [wallet], None, end) if wallet else []  # for the window and tenure
+    paid_in_msc = [_as_sale(p) for p in history if jakarta_day(p.at) >= first]
+    payments = sorted(
+        [*settled_payments(session, merchant_id, first, as_of), *paid_in_msc], key=lambda p: p.day
+    )
     per_day: dict[date, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for p in payments:
         count, value = per_day[p.day]
@@ -207,5 +214,5 @@ def read_inputs(
         payer_counts=payer_counts(payments),
         refunds=refunds_of(session, merchant_id, ids),
         disputes=disputes_of(session, ids),
-        first_settled=first_settled_day(session, merchant_id, as_of),
+        first_settled=first_settled_day(session, merchant_id, as_of, history),
     )
