@@ -163,6 +163,21 @@ def test_lpuiPage_showsEveryKelurahan_andSaysItIsSimulated(running: Running, bro
     _fits(page)
 
 
+def test_ledgerPages_sayTheyHoldTheSimulatedTrade_inBothLanguages(running: Running, browser: Browser) -> None:
+    """The explorer's own pages (the pilot's payments are on the chain they show) carry the notice."""
+    page = _phone(browser)
+    for path in ("/explorer", "/explorer/txs"):
+        page.goto(f"{API}{path}")
+        notice = page.locator("#simulated-ledger-notice")
+        assert notice.is_visible() and notice.get_attribute("title") == f"simulated_merchants={MERCHANTS}"
+        assert "tidak nyata" in notice.inner_text()
+        _fits(page)
+    page.click("#lang-en")
+    page.wait_for_url("**lang=en**")
+    assert "simulated pilot merchants" in page.locator("#simulated-ledger-notice").inner_text()
+    _fits(page)
+
+
 def test_forecastsPage_showsThreeHorizons_withIntervals(running: Running, browser: Browser) -> None:
     assert re.search(r"backtest \(city, count\): model MASE [\d.]+ vs seasonal-naive [\d.]+", running.output)
     page = _phone(browser)
