@@ -41,6 +41,7 @@ from common.sql.engine import create_engine_from_url, make_sessionmaker
 from common.sql.migrate import upgrade
 from launcher.pilot import JAKARTA, STEP, Pilot, PilotPlan, merchant_data, sales
 from launcher.pilot_chain import PilotChain, PilotChainError, pilot_genesis
+from launcher.pilot_demo import move_to_demo_time
 from settlement.minting.ids import escrow_payment_id
 from settlement.payments.models import Payment
 from tests.support.mirror import backfill
@@ -240,3 +241,11 @@ def test_the_pilot_refuses_a_chain_past_its_first_morning(world: World) -> None:
             PLAN, world.wallets, payer
         )
     assert msc.functions.totalSupply().call() == supply  # nothing was sent
+
+
+def test_the_demo_time_is_refused_on_a_chain_already_past_it(world: World) -> None:
+    w3 = world.platform.w3
+    head = w3.eth.block_number
+    with pytest.raises(PilotChainError, match="past the demo's time"):
+        move_to_demo_time(world.platform, PLAN.first_day)  # two hours before that month: long gone
+    assert w3.eth.block_number == head  # no block was mined
